@@ -1,0 +1,65 @@
+"""API shapes for campaigns."""
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.campaigns.models import CampaignStatus, Modality, TaskKind
+
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
+
+
+class CampaignCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    slug: str = Field(pattern=SLUG_PATTERN, description="lowercase letters, digits and dashes")
+    name: str = Field(min_length=1, max_length=200)
+    task_kind: TaskKind = TaskKind.pairwise
+    modality: Modality = Modality.text
+    overlap: int = Field(1, ge=1, le=100, description="distinct annotators per comparison")
+    guidelines: str = Field("", max_length=100_000)
+    reveal_identities: bool = False
+    require_rationale: bool = False
+    side_flags: list[str] | None = Field(None, max_length=20)
+    lease_seconds: int = Field(600, ge=10, le=86_400)
+    license: str = Field("", max_length=100)
+    status: CampaignStatus = CampaignStatus.active
+
+
+class CampaignUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=200)
+    guidelines: str | None = Field(None, max_length=100_000)
+    reveal_identities: bool | None = None
+    require_rationale: bool | None = None
+    side_flags: list[str] | None = Field(None, max_length=20)
+    lease_seconds: int | None = Field(None, ge=10, le=86_400)
+    license: str | None = Field(None, max_length=100)
+    status: CampaignStatus | None = None
+    overlap: int | None = Field(None, ge=1, le=100)
+
+
+class CampaignRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    slug: str
+    name: str
+    task_kind: TaskKind
+    modality: Modality
+    overlap: int
+    guidelines: str
+    reveal_identities: bool
+    require_rationale: bool
+    side_flags: list[str]
+    lease_seconds: int
+    license: str
+    status: CampaignStatus
+    created_at: datetime
+
+
+class CampaignProgress(BaseModel):
+    items: int
+    comparisons: int
+    votes: int
+    votes_needed: int

@@ -1,0 +1,108 @@
+"""Campaign lifecycle and progress. No HTTP here; callers commit."""
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from app.auth.models import User
+from app.campaigns.models import DEFAULT_SIDE_FLAGS, Campaign, CampaignStatus
+from app.campaigns.schemas import CampaignCreate, CampaignProgress, CampaignUpdate
+from app.errors import Conflict, Invalid, NotFound
+from app.items.models import Comparison, Item
+from app.voting.models import Vote
+
+
+def create_campaign(session: Session, *, data: CampaignCreate, created_by: User | None) -> Campaign:
+    if session.scalar(select(Campaign.id).where(Campaign.slug == data.slug)) is not None:
+        raise Conflict(f"a campaign with slug '{data.slug}' already exists", field="slug")
+    fields = data.model_dump()
+    fields["side_flags"] = (
+        _clean_flags(data.side_flags) if data.side_flags is not None else list(DEFAULT_SIDE_FLAGS)
+    )
+    campaign = Campaign(**fields, created_by_id=created_by.id if created_by else None)
+    session.add(campaign)
+    session.flush()
+    return campaign
+
+
+def get_campaign(session: Session, *, slug: str) -> Campaign:
+    campaign = session.scalar(select(Campaign).where(Campaign.slug == slug))
+    if campaign is None:
+        raise NotFound(f"no campaign '{slug}'")
+    return campaign
+
+
+def list_campaigns(session: Session, *, statuses: list[CampaignStatus] | None = None) -> list[Campaign]:
+    query = select(Campaign).order_by(Campaign.created_at.desc(), Campaign.id.desc())
+    if statuses:
+        query = query.where(Campaign.status.in_(statuses))
+    return list(session.scalars(query))
+
+
+def update_campaign(session: Session, *, campaign: Campaign, data: CampaignUpdate) -> Campaign:
+    changes = data.model_dump(exclude_unset=True)
+    if "side_flags" in changes and changes["side_flags"] is not None:
+        changes["side_flags"] = _clean_flags(changes["side_flags"])
+    new_overlap = changes.pop("overlap", None)
+    if new_overlap is not None and new_overlap != campaign.overlap:
+        _change_overlap(session, campaign=campaign, overlap=new_overlap)
+    for name, value in changes.items():
+        if value is None:
+            raise Invalid(f"{name} cannot be null", field=name)
+        setattr(campaign, name, value)
+    session.flush()
+    return campaign
+
+
+def _change_overlap(session: Session, *, campaign: Campaign, overlap: int) -> None:
+    # Open slots are stored per comparison, so a new overlap shifts each of them by the difference; a
+    # lower overlap may not go below what was already handed out.
+    delta = overlap - campaign.overlap
+    if delta < 0:
+        most_taken = session.scalar(
+            select(func.max(campaign.overlap - Comparison.open_slots)).where(
+                Comparison.campaign_id == campaign.id
+            )
+        )
+        if most_taken is not None and most_taken > overlap:
+            raise Conflict(
+                f"overlap cannot drop to {overlap}: some comparisons already have {most_taken} annotators",
+                field="overlap",
+            )
+    session.execute(
+        update(Comparison)
+        .where(Comparison.campaign_id == campaign.id)
+        .values(open_slots=Comparison.open_slots + delta)
+    )
+    campaign.overlap = overlap
+
+
+def delete_campaign(session: Session, *, campaign: Campaign) -> None:
+    if session.scalar(select(Vote.id).where(Vote.campaign_id == campaign.id).limit(1)) is not None:
+        raise Conflict(f"campaign '{campaign.slug}' has votes; close it instead of deleting it")
+    session.delete(campaign)
+    session.flush()
+
+
+def campaign_progress(session: Session, *, campaign: Campaign) -> CampaignProgress:
+    items = session.scalar(select(func.count()).select_from(Item).where(Item.campaign_id == campaign.id)) or 0
+    comparisons = (
+        session.scalar(
+            select(func.count()).select_from(Comparison).where(Comparison.campaign_id == campaign.id)
+        )
+        or 0
+    )
+    votes = session.scalar(select(func.count()).select_from(Vote).where(Vote.campaign_id == campaign.id)) or 0
+    return CampaignProgress(
+        items=items, comparisons=comparisons, votes=votes, votes_needed=comparisons * campaign.overlap
+    )
+
+
+def _clean_flags(flags: list[str]) -> list[str]:
+    cleaned = []
+    for flag in flags:
+        flag = flag.strip()
+        if not flag or len(flag) > 40:
+            raise Invalid("each side flag must be 1 to 40 characters", field="side_flags")
+        if flag not in cleaned:
+            cleaned.append(flag)
+    return cleaned

@@ -1,0 +1,44 @@
+"""Domain errors, raised by services and mapped once to HTTP responses (JSON for the API, HTML for pages)."""
+
+from typing import ClassVar
+
+
+class DomainError(Exception):
+    status_code: ClassVar[int] = 400
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class NotFound(DomainError):
+    status_code = 404
+
+
+class Forbidden(DomainError):
+    status_code = 403
+
+
+class NotAuthenticated(DomainError):
+    status_code = 401
+
+
+class Conflict(DomainError):
+    status_code = 409
+
+
+class Invalid(DomainError):
+    status_code = 422
+
+
+class RateLimited(DomainError):
+    status_code = 429
+
+
+class ImportRejected(Invalid):
+    """A whole import file is refused; nothing from it is stored."""
+
+    def __init__(self, message: str, *, line: int | None = None) -> None:
+        super().__init__(f"line {line}: {message}" if line is not None else message)
+        self.line = line

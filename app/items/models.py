@@ -1,0 +1,80 @@
+"""Items (a prompt with context), their candidates (system outputs) and the comparisons to judge."""
+
+import secrets
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base, JSONType, UTCDateTime, utcnow
+
+
+def new_public_id() -> str:
+    # Random rather than sequential: import order often follows the system, so a counter would leak it.
+    return secrets.token_hex(12)
+
+
+class Item(Base):
+    __tablename__ = "item"
+    __table_args__ = (UniqueConstraint("campaign_id", "external_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"), index=True)
+    external_id: Mapped[str] = mapped_column(String(200))
+    prompt: Mapped[str] = mapped_column(Text)
+    context: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    tags: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    candidates: Mapped[list["Candidate"]] = relationship(
+        back_populates="item", cascade="all, delete-orphan", order_by="Candidate.id"
+    )
+
+
+class Candidate(Base):
+    __tablename__ = "candidate"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
+    item_id: Mapped[int] = mapped_column(ForeignKey("item.id", ondelete="CASCADE"), index=True)
+    system: Mapped[str] = mapped_column(String(200))
+    content: Mapped[str] = mapped_column(Text)
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    item: Mapped[Item] = relationship(back_populates="candidates")
+
+
+class Comparison(Base):
+    """One pair of candidates of one item, to be judged by `campaign.overlap` distinct annotators."""
+
+    __tablename__ = "comparison"
+    __table_args__ = (
+        UniqueConstraint("item_id", "candidate_a_id", "candidate_b_id"),
+        CheckConstraint("candidate_a_id <> candidate_b_id", name="distinct_candidates"),
+        CheckConstraint("open_slots >= 0", name="open_slots_not_negative"),
+        # The assignment query walks only comparisons that still need someone, so its cost does not
+        # grow with the finished part of a campaign.
+        Index(
+            "ix_comparison_open",
+            "campaign_id",
+            "id",
+            postgresql_where=text("open_slots > 0"),
+            sqlite_where=text("open_slots > 0"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("item.id", ondelete="CASCADE"), index=True)
+    candidate_a_id: Mapped[int] = mapped_column(ForeignKey("candidate.id", ondelete="CASCADE"))
+    candidate_b_id: Mapped[int] = mapped_column(ForeignKey("candidate.id", ondelete="CASCADE"))
+    # overlap minus live assignments (leased or voted); an expired lease gives its slot back.
+    open_slots: Mapped[int] = mapped_column(Integer)
+    vote_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    item: Mapped[Item] = relationship()
+    candidate_a: Mapped[Candidate] = relationship(foreign_keys=[candidate_a_id])
+    candidate_b: Mapped[Candidate] = relationship(foreign_keys=[candidate_b_id])

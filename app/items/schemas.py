@@ -1,0 +1,94 @@
+"""Shapes of import lines and import reports."""
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+ImportFormat = Literal["preflab", "chosen-rejected"]
+
+
+class CandidateLine(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    system: str = Field(min_length=1, max_length=200)
+    content: str = Field(max_length=1_000_000)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class ItemLine(BaseModel):
+    """One line of a Preflab JSON Lines import."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=200)
+    prompt: str = Field(max_length=1_000_000)
+    context: dict[str, Any] = Field(default_factory=dict)
+    tags: list[str] = Field(default_factory=list, max_length=100)
+    candidates: list[CandidateLine] = Field(min_length=2, max_length=100)
+    pairs: list[tuple[int | str, int | str]] | None = Field(
+        None, description="pairs to compare, by candidate index or system name; default every pair"
+    )
+
+    @model_validator(mode="after")
+    def _pairs_resolve(self) -> "ItemLine":
+        if self.pairs is not None:
+            if not self.pairs:
+                raise ValueError("pairs is empty; leave it out to compare every pair")
+            self.resolved_pairs()
+        return self
+
+    def resolved_pairs(self) -> list[tuple[int, int]]:
+        n = len(self.candidates)
+        if self.pairs is None:
+            return [(i, j) for i in range(n) for j in range(i + 1, n)]
+        systems = [c.system for c in self.candidates]
+        resolved: list[tuple[int, int]] = []
+        for pair in self.pairs:
+            a, b = (self._index(ref, systems) for ref in pair)
+            if a == b:
+                raise ValueError(f"pair {list(pair)} compares a candidate with itself")
+            key = (min(a, b), max(a, b))
+            if key in resolved:
+                raise ValueError(f"pair {list(pair)} is listed twice")
+            resolved.append(key)
+        return resolved
+
+    @staticmethod
+    def _index(ref: int | str, systems: list[str]) -> int:
+        if isinstance(ref, int):
+            if not 0 <= ref < len(systems):
+                raise ValueError(f"pair index {ref} is out of range (0..{len(systems) - 1})")
+            return ref
+        if systems.count(ref) != 1:
+            raise ValueError(f"pair names system '{ref}', which is not exactly one candidate's system")
+        return systems.index(ref)
+
+
+class ChosenRejectedLine(BaseModel):
+    """One line in the HH-RLHF style: a prompt (optional) and a chosen and a rejected answer."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str | None = Field(None, min_length=1, max_length=200)
+    prompt: str | None = Field(None, max_length=1_000_000)
+    chosen: str = Field(max_length=1_000_000)
+    rejected: str = Field(max_length=1_000_000)
+
+
+class ImportReport(BaseModel):
+    lines: int
+    items_created: int
+    comparisons_created: int
+    items_skipped: int = Field(description="ids already in the campaign: left exactly as they were")
+    skipped_ids: list[str] = Field(description="up to 20 of the skipped ids")
+
+    def summary(self) -> str:
+        text = (
+            f"{self.lines} lines: {self.items_created} new items, {self.comparisons_created} new comparisons"
+        )
+        if self.items_skipped:
+            text += (
+                f"; {self.items_skipped} ids already imported, left unchanged "
+                f"(e.g. {', '.join(self.skipped_ids[:5])})"
+            )
+        return text

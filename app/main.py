@@ -1,0 +1,109 @@
+"""The FastAPI application: routers, middleware and the one place errors become responses."""
+
+import logging
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import IntegrityError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
+
+from app.auth import router as auth_api
+from app.auth import views as auth_views
+from app.campaigns import router as campaigns_api
+from app.campaigns import views as campaigns_views
+from app.config import Settings, get_settings
+from app.errors import DomainError
+from app.exports import router as exports_api
+from app.items import router as items_api
+from app.voting import router as voting_api
+from app.voting import views as voting_views
+
+log = logging.getLogger("preflab")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
+
+
+def _error_response(request: Request, status: int, message: str, field: str | None = None) -> Response:
+    if _wants_html(request):
+        from app.web import render_error
+
+        return render_error(request, status=status, message=message)
+    body: dict[str, object] = {"detail": message}
+    if field:
+        body["field"] = field
+    return JSONResponse(body, status_code=status)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> Response:
+        return _error_response(request, exc.status_code, exc.message, exc.field)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        errors = [
+            {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "reason": e["msg"]}
+            for e in exc.errors()
+        ]
+        if _wants_html(request):
+            return _error_response(request, 422, "; ".join(f"{e['field']}: {e['reason']}" for e in errors))
+        return JSONResponse({"detail": errors}, status_code=422)
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(request: Request, exc: IntegrityError) -> Response:
+        log.warning("integrity error on %s: %s", request.url.path, exc.orig)
+        return _error_response(
+            request, 409, "the change conflicts with data stored at the same time; reload and try again"
+        )
+
+    @app.exception_handler(OperationalError)
+    async def _operational(request: Request, exc: OperationalError) -> Response:
+        log.error("database unavailable on %s: %s", request.url.path, exc.orig)
+        return _error_response(request, 503, "the database is busy or unavailable; try again shortly")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        return _error_response(request, exc.status_code, str(exc.detail))
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Preflab",
+        version="0.1.0",
+        description="Collect human preference data: blind pairwise votes, campaigns, exports.",
+    )
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key,
+        session_cookie=settings.session_cookie,
+        same_site="lax",
+        https_only=settings.secure_cookies,
+        max_age=14 * 24 * 3600,
+    )
+    _install_error_handlers(app)
+    for router in (
+        campaigns_api.router,
+        items_api.router,
+        voting_api.router,
+        exports_api.router,
+        auth_api.router,
+        auth_views.router,
+        campaigns_views.router,
+        voting_views.router,
+    ):
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> HTMLResponse:
+        return HTMLResponse("ok")
+
+    return app

@@ -1,0 +1,325 @@
+"""The hot path: hand out the next comparison under a lease, and record a vote exactly once.
+
+Both run inside the caller's transaction. On Postgres the free comparison is claimed with
+`FOR UPDATE SKIP LOCKED`, so concurrent annotators never wait on each other or over-assign; on SQLite
+every write transaction starts with BEGIN IMMEDIATE (see app/db.py), which serialises them instead.
+"""
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy.orm import Session
+
+from app.auth.models import User
+from app.campaigns.models import Campaign, CampaignStatus
+from app.db import utcnow
+from app.errors import Conflict, Forbidden, Invalid, NotFound
+from app.items.models import Candidate, Comparison, Item
+from app.voting.models import Assignment, AssignmentStatus, Outcome, Vote
+from app.voting.schemas import AssignmentRead, ShownCandidate, VoteCreate, VoteOutcome, VoteRead
+
+_rng = random.SystemRandom()
+
+
+@dataclass(frozen=True)
+class VoteResult:
+    vote: VoteRead
+    replayed: bool
+
+
+def next_assignment(
+    session: Session, *, campaign: Campaign, annotator: User, now: datetime | None = None
+) -> AssignmentRead | None:
+    """The annotator's live assignment in this campaign, else a new one; None when nothing is left."""
+    now = now or utcnow()
+    if campaign.status != CampaignStatus.active:
+        raise Conflict(f"campaign '{campaign.slug}' is {campaign.status.value}; no tasks are handed out")
+    live = session.scalar(
+        select(Assignment)
+        .where(
+            Assignment.annotator_id == annotator.id,
+            Assignment.campaign_id == campaign.id,
+            Assignment.status == AssignmentStatus.leased,
+            Assignment.lease_expires_at > now,
+        )
+        .order_by(Assignment.id)
+        .limit(1)
+    )
+    if live is None:
+        reclaim_expired_leases(session, campaign_id=campaign.id, now=now)
+        live = _lease_new(session, campaign=campaign, annotator=annotator, now=now)
+        if live is None:
+            return None
+    return _render_assignment(session, assignment=live, campaign=campaign)
+
+
+def reclaim_expired_leases(
+    session: Session, *, campaign_id: int | None = None, now: datetime | None = None
+) -> int:
+    """Gives the slots of leases that ran out back to their comparisons; returns how many."""
+    now = now or utcnow()
+    condition = and_(Assignment.status == AssignmentStatus.leased, Assignment.lease_expires_at <= now)
+    if campaign_id is not None:
+        condition = and_(condition, Assignment.campaign_id == campaign_id)
+    expired = session.scalars(
+        update(Assignment)
+        .where(condition)
+        .values(status=AssignmentStatus.expired)
+        .returning(Assignment.comparison_id)
+    ).all()
+    freed: dict[int, int] = {}
+    for comparison_id in expired:
+        freed[comparison_id] = freed.get(comparison_id, 0) + 1
+    for comparison_id, slots in sorted(freed.items()):
+        session.execute(
+            update(Comparison)
+            .where(Comparison.id == comparison_id)
+            .values(open_slots=Comparison.open_slots + slots)
+        )
+    return len(expired)
+
+
+def _lease_new(session: Session, *, campaign: Campaign, annotator: User, now: datetime) -> Assignment | None:
+    seen_before = exists().where(
+        Assignment.comparison_id == Comparison.id, Assignment.annotator_id == annotator.id
+    )
+    query = (
+        select(Comparison.id, Comparison.candidate_a_id, Comparison.candidate_b_id)
+        .where(Comparison.campaign_id == campaign.id, Comparison.open_slots > 0, ~seen_before)
+        .order_by(Comparison.id)
+        .limit(1)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True, of=Comparison)
+    row = session.execute(query).first()
+    if row is None:
+        return None
+    comparison_id, first, second = row
+    session.execute(
+        update(Comparison).where(Comparison.id == comparison_id).values(open_slots=Comparison.open_slots - 1)
+    )
+    left, right = (first, second) if _rng.random() < 0.5 else (second, first)
+    assignment = Assignment(
+        campaign_id=campaign.id,
+        comparison_id=comparison_id,
+        annotator_id=annotator.id,
+        left_candidate_id=left,
+        right_candidate_id=right,
+        status=AssignmentStatus.leased,
+        leased_at=now,
+        lease_expires_at=now + timedelta(seconds=campaign.lease_seconds),
+    )
+    session.add(assignment)
+    session.flush()
+    return assignment
+
+
+def _render_assignment(session: Session, *, assignment: Assignment, campaign: Campaign) -> AssignmentRead:
+    comparison_item = select(Comparison.item_id).where(Comparison.id == assignment.comparison_id)
+    prompt, context = session.execute(
+        select(Item.prompt, Item.context).where(Item.id == comparison_item.scalar_subquery())
+    ).one()
+    rows = session.execute(
+        select(Candidate.id, Candidate.public_id, Candidate.content).where(
+            Candidate.id.in_([assignment.left_candidate_id, assignment.right_candidate_id])
+        )
+    ).all()
+    by_id = {row.id: ShownCandidate(id=row.public_id, content=row.content) for row in rows}
+    return AssignmentRead(
+        assignment_id=assignment.public_id,
+        campaign=campaign.slug,
+        prompt=prompt,
+        context=context or {},
+        candidates=[by_id[assignment.left_candidate_id], by_id[assignment.right_candidate_id]],
+        lease_expires_at=assignment.lease_expires_at,
+    )
+
+
+def get_assignment(session: Session, *, public_id: str, lock: bool = False) -> Assignment:
+    query = select(Assignment).where(Assignment.public_id == public_id)
+    if lock and session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    assignment = session.scalar(query)
+    if assignment is None:
+        raise NotFound(f"no assignment '{public_id}'")
+    return assignment
+
+
+def cast_vote(
+    session: Session,
+    *,
+    assignment_id: str,
+    annotator: User,
+    data: VoteCreate,
+    idempotency_key: str | None,
+    now: datetime | None = None,
+) -> VoteResult:
+    """Stores the vote once. A retry with the same idempotency key returns the stored vote."""
+    now = now or utcnow()
+    if idempotency_key is not None and not 1 <= len(idempotency_key) <= 200:
+        raise Invalid("Idempotency-Key must be 1 to 200 characters", field="Idempotency-Key")
+    assignment = get_assignment(session, public_id=assignment_id, lock=True)
+    if assignment.annotator_id != annotator.id:
+        raise Forbidden("this assignment belongs to another annotator")
+    campaign = session.get_one(Campaign, assignment.campaign_id)
+
+    if idempotency_key is not None:
+        earlier = session.scalar(
+            select(Vote).where(Vote.annotator_id == annotator.id, Vote.idempotency_key == idempotency_key)
+        )
+        if earlier is not None:
+            if earlier.assignment_id != assignment.id:
+                raise Conflict("this Idempotency-Key was already used for a vote on another assignment")
+            return VoteResult(
+                vote=_render_vote(session, vote=earlier, assignment=assignment, campaign=campaign),
+                replayed=True,
+            )
+    if assignment.status == AssignmentStatus.completed:
+        raise Conflict("this assignment already has a vote; send the same Idempotency-Key to fetch it")
+    if assignment.status == AssignmentStatus.expired or assignment.lease_expires_at <= now:
+        expired_at = f"{assignment.lease_expires_at:%Y-%m-%d %H:%M:%S}"
+        raise Conflict(
+            f"the lease on this assignment expired at {expired_at} "
+            "UTC and the comparison went back to the pool; ask for the next task"
+        )
+
+    outcome, winner, loser = _resolve_outcome(data.outcome, assignment)
+    vote = Vote(
+        assignment_id=assignment.id,
+        campaign_id=assignment.campaign_id,
+        comparison_id=assignment.comparison_id,
+        annotator_id=annotator.id,
+        outcome=outcome,
+        winner_candidate_id=winner,
+        loser_candidate_id=loser,
+        strength=_check_strength(data),
+        rationale=_check_rationale(data, campaign),
+        flags=_flags_by_candidate(session, data=data, assignment=assignment, campaign=campaign),
+        time_on_task_ms=int((now - assignment.leased_at).total_seconds() * 1000),
+        idempotency_key=idempotency_key,
+        created_at=now,
+    )
+    session.add(vote)
+    assignment.status = AssignmentStatus.completed
+    assignment.completed_at = now
+    session.execute(
+        update(Comparison)
+        .where(Comparison.id == assignment.comparison_id)
+        .values(vote_count=Comparison.vote_count + 1)
+    )
+    session.flush()
+    return VoteResult(
+        vote=_render_vote(session, vote=vote, assignment=assignment, campaign=campaign), replayed=False
+    )
+
+
+def _resolve_outcome(outcome: VoteOutcome, assignment: Assignment) -> tuple[Outcome, int | None, int | None]:
+    if outcome == "a":
+        return Outcome.preference, assignment.left_candidate_id, assignment.right_candidate_id
+    if outcome == "b":
+        return Outcome.preference, assignment.right_candidate_id, assignment.left_candidate_id
+    return Outcome(outcome), None, None
+
+
+def _check_strength(data: VoteCreate) -> int | None:
+    if data.strength is None:
+        return None
+    if data.outcome in ("tie", "both_bad"):
+        if data.strength != 0:
+            raise Invalid(f"strength must be 0 or left out for '{data.outcome}'", field="strength")
+        return 0
+    if data.strength < 0:
+        raise Invalid(
+            "strength says how much better the chosen side is (0..3); to prefer the other "
+            "side, change the outcome",
+            field="strength",
+        )
+    return data.strength
+
+
+def _check_rationale(data: VoteCreate, campaign: Campaign) -> str:
+    rationale = data.rationale.strip()
+    if campaign.require_rationale and not rationale:
+        raise Invalid("this campaign asks for a rationale with every vote", field="rationale")
+    return rationale
+
+
+def _flags_by_candidate(
+    session: Session, *, data: VoteCreate, assignment: Assignment, campaign: Campaign
+) -> dict[str, list[str]]:
+    if not any(data.flags.values()):
+        return {}
+    allowed = set(campaign.side_flags)
+    public = dict(
+        session.execute(
+            select(Candidate.id, Candidate.public_id).where(
+                Candidate.id.in_([assignment.left_candidate_id, assignment.right_candidate_id])
+            )
+        ).tuples()
+    )
+    flags: dict[str, list[str]] = {}
+    for side, names in data.flags.items():
+        unknown = sorted(set(names) - allowed)
+        if unknown:
+            raise Invalid(
+                f"unknown flag(s) {', '.join(unknown)}; this campaign allows "
+                f"{', '.join(campaign.side_flags) or 'none'}",
+                field=f"flags.{side}",
+            )
+        if names:
+            candidate = assignment.left_candidate_id if side == "a" else assignment.right_candidate_id
+            flags[public[candidate]] = sorted(set(names))
+    return flags
+
+
+def _render_vote(session: Session, *, vote: Vote, assignment: Assignment, campaign: Campaign) -> VoteRead:
+    rows = session.execute(
+        select(Candidate.id, Candidate.public_id, Candidate.system).where(
+            Candidate.id.in_([assignment.left_candidate_id, assignment.right_candidate_id])
+        )
+    ).all()
+    by_id = {row.id: row for row in rows}
+    left, right = by_id[assignment.left_candidate_id], by_id[assignment.right_candidate_id]
+    if vote.outcome == Outcome.preference:
+        outcome: VoteOutcome = "a" if vote.winner_candidate_id == left.id else "b"
+    else:
+        outcome = "tie" if vote.outcome == Outcome.tie else "both_bad"
+    side_of = {left.public_id: "a", right.public_id: "b"}
+    return VoteRead(
+        id=vote.public_id,
+        assignment_id=assignment.public_id,
+        outcome=outcome,
+        winner=by_id[vote.winner_candidate_id].public_id if vote.winner_candidate_id else None,
+        strength=vote.strength,
+        rationale=vote.rationale,
+        flags={side_of[c]: names for c, names in (vote.flags or {}).items() if c in side_of},
+        time_on_task_ms=vote.time_on_task_ms,
+        created_at=vote.created_at,
+        revealed={"a": left.system, "b": right.system} if campaign.reveal_identities else None,
+    )
+
+
+def annotator_progress(session: Session, *, campaign: Campaign, annotator: User) -> tuple[int, int]:
+    """(votes this annotator gave in the campaign, comparisons still open to them)."""
+    done = (
+        session.scalar(
+            select(func.count())
+            .select_from(Vote)
+            .where(Vote.campaign_id == campaign.id, Vote.annotator_id == annotator.id)
+        )
+        or 0
+    )
+    seen_before = exists().where(
+        Assignment.comparison_id == Comparison.id, Assignment.annotator_id == annotator.id
+    )
+    remaining = (
+        session.scalar(
+            select(func.count())
+            .select_from(Comparison)
+            .where(Comparison.campaign_id == campaign.id, Comparison.open_slots > 0, ~seen_before)
+        )
+        or 0
+    )
+    return done, remaining

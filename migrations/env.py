@@ -1,0 +1,37 @@
+"""Alembic environment: the URL comes from Preflab's settings unless the caller passed a connection."""
+
+from alembic import context
+
+from app.config import get_settings
+from app.db import make_engine
+from app.models import Base
+
+target_metadata = Base.metadata
+
+
+def _configure_and_run(connection) -> None:  # type: ignore[no-untyped-def]
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    connection = context.config.attributes.get("connection")
+    if connection is not None:
+        _configure_and_run(connection)
+        return
+    url = context.config.get_main_option("sqlalchemy.url") or get_settings().database_url
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        _configure_and_run(conn)
+    engine.dispose()
+
+
+if context.is_offline_mode():
+    raise SystemExit("Offline (SQL script) migrations are not supported; run `preflab db upgrade`.")
+run_migrations_online()

@@ -1,0 +1,38 @@
+"""The Celery application. Without PREFLAB_REDIS_URL, tasks run in-process (the embedded default)."""
+
+from celery import Celery
+from kombu import Queue
+
+from app.config import get_settings
+
+QUEUES = ("default", "cpu", "gpu")
+
+
+def make_celery() -> Celery:
+    settings = get_settings()
+    app = Celery("preflab", include=["workers.tasks.maintenance"])
+    app.conf.update(
+        broker_url=settings.redis_url or "memory://",
+        result_backend=settings.redis_url or None,
+        task_always_eager=not settings.redis_url,
+        task_eager_propagates=True,
+        task_queues=[Queue(name) for name in QUEUES],
+        task_default_queue="default",
+        # A task is acknowledged only once it finished, so a crashed worker's task runs again;
+        # every task is written to be safe to rerun.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        beat_schedule={
+            "reclaim-expired-leases": {
+                "task": "preflab.maintenance.reclaim_expired_leases",
+                "schedule": 60.0,
+            },
+        },
+        timezone="UTC",
+    )
+    return app
+
+
+celery_app = make_celery()
