@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The demo: installs preflab into .venv, then `preflab demo` (SQLite under ./var, demo campaign, serves on
+# http://127.0.0.1:8000 and prints an admin and an annotator login). Extra arguments go to `preflab demo`.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+if [ ! -x .venv/bin/python ]; then
+    echo "==> Creating .venv"
+    python3 -m venv .venv
+fi
+echo "==> Installing preflab into .venv"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e .
+exec .venv/bin/preflab demo "$@"
