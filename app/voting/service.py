@@ -257,7 +257,7 @@ def _flags_by_candidate(
             select(Candidate.id, Candidate.public_id).where(
                 Candidate.id.in_([assignment.left_candidate_id, assignment.right_candidate_id])
             )
-        ).tuples()
+        ).all()
     )
     flags: dict[str, list[str]] = {}
     for side, names in data.flags.items():
