@@ -26,4 +26,13 @@ def test_downgrade_to_base_and_back(database_url: str) -> None:
     command.upgrade(cfg, "head")
     tables = set(inspect(engine).get_table_names())
     engine.dispose()
-    assert {"user", "api_token", "campaign", "item", "candidate", "comparison", "assignment", "vote"} <= tables
+    assert {
+        "user",
+        "api_token",
+        "campaign",
+        "item",
+        "candidate",
+        "comparison",
+        "assignment",
+        "vote",
+    } <= tables

@@ -3,13 +3,13 @@
 from celery import Celery
 from kombu import Queue
 
-from app.config import get_settings
+from app.config import Settings, get_settings
 
 QUEUES = ("default", "cpu", "gpu")
 
 
-def make_celery() -> Celery:
-    settings = get_settings()
+def make_celery(settings: Settings | None = None) -> Celery:
+    settings = settings or get_settings()
     app = Celery("preflab", include=["workers.tasks.maintenance"])
     app.conf.update(
         broker_url=settings.redis_url or "memory://",

@@ -235,7 +235,11 @@ def test_nothing_left_and_paused_campaigns_get_a_clear_page(
 def test_errors_are_pages_or_fragments(client: TestClient, annotator: None) -> None:
     _login(client)
     page = client.get("/campaigns/nope/task", headers=HTML)
-    assert page.status_code == 404 and page.text.startswith("<!doctype html>") and "no campaign" in page.text
+    assert (
+        page.status_code == 404
+        and page.text.startswith("<!doctype html>")
+        and "No campaign 'nope'." in page.text
+    )
     fragment = client.get("/campaigns/nope/task", headers=HTMX)
     assert fragment.status_code == 404 and fragment.text.lstrip().startswith(
         '<section class="card error-box"'

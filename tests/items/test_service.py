@@ -29,8 +29,16 @@ def test_every_pair_of_candidates_becomes_a_comparison(session: Session) -> None
 
 def test_listed_pairs_by_name_or_index(session: Session) -> None:
     campaign = make_campaign(session)
-    line = {"id": "x", "prompt": "p", "candidates": [{"system": "a", "content": "1"},
-            {"system": "b", "content": "2"}, {"system": "c", "content": "3"}], "pairs": [["a", "c"], [1, 2]]}
+    line = {
+        "id": "x",
+        "prompt": "p",
+        "candidates": [
+            {"system": "a", "content": "1"},
+            {"system": "b", "content": "2"},
+            {"system": "c", "content": "3"},
+        ],
+        "pairs": [["a", "c"], [1, 2]],
+    }
     report = import_items(session, campaign=campaign, lines=[json.dumps(line)])
     assert report.comparisons_created == 2
     pairs = session.execute(select(Comparison.candidate_a_id, Comparison.candidate_b_id)).all()
@@ -38,16 +46,25 @@ def test_listed_pairs_by_name_or_index(session: Session) -> None:
     assert sorted((systems[a], systems[b]) for a, b in pairs) == [("a", "c"), ("b", "c")]
 
 
-@pytest.mark.parametrize(("bad_line", "reason"), [
-    ('{"id": "broken", "prompt": 5, "candidates": "nope"', "not valid JSON"),
-    ('{"id": "x", "prompt": 5, "candidates": []}', "prompt"),
-    ('{"id": "x", "prompt": "p", "candidates": [{"system": "a", "content": "1"}]}', "candidates"),
-    ('{"id": "q0", "prompt": "p", "candidates": [{"system": "a", "content": "1"}, '
-     '{"system": "b", "content": "2"}]}', "already used on line 1"),
-    ('{"id": "x", "prompt": "p", "candidates": [{"system": "a", "content": "1"}, '
-     '{"system": "b", "content": "2"}], "pairs": [["a", "zz"]]}', "zz"),
-    ('[1, 2]', "JSON object"),
-])
+@pytest.mark.parametrize(
+    ("bad_line", "reason"),
+    [
+        ('{"id": "broken", "prompt": 5, "candidates": "nope"', "not valid JSON"),
+        ('{"id": "x", "prompt": 5, "candidates": []}', "prompt"),
+        ('{"id": "x", "prompt": "p", "candidates": [{"system": "a", "content": "1"}]}', "candidates"),
+        (
+            '{"id": "q0", "prompt": "p", "candidates": [{"system": "a", "content": "1"}, '
+            '{"system": "b", "content": "2"}]}',
+            "already used on line 1",
+        ),
+        (
+            '{"id": "x", "prompt": "p", "candidates": [{"system": "a", "content": "1"}, '
+            '{"system": "b", "content": "2"}], "pairs": [["a", "zz"]]}',
+            "zz",
+        ),
+        ("[1, 2]", "JSON object"),
+    ],
+)
 def test_one_bad_line_rejects_the_whole_file(session: Session, bad_line: str, reason: str) -> None:
     campaign = make_campaign(session)
     session.commit()

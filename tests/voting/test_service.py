@@ -27,8 +27,13 @@ def _annotators(session: Session, n: int) -> list[User]:
 def _vote_all(session: Session, campaign: Campaign, user: User, outcome: str = "a") -> int:
     done = 0
     while (task := service.next_assignment(session, campaign=campaign, annotator=user)) is not None:
-        service.cast_vote(session, assignment_id=task.assignment_id, annotator=user,
-                          data=VoteCreate(outcome=outcome), idempotency_key=None)
+        service.cast_vote(
+            session,
+            assignment_id=task.assignment_id,
+            annotator=user,
+            data=VoteCreate(outcome=outcome),
+            idempotency_key=None,
+        )
         session.commit()
         done += 1
     return done
@@ -40,8 +45,10 @@ def test_each_comparison_gets_exactly_k_votes_from_distinct_annotators(session: 
     done = [_vote_all(session, campaign, u) for u in users]
     assert sum(done) == 12 and done[0] == 6
     per_comparison = session.execute(
-        select(Vote.comparison_id, func.count(), func.count(func.distinct(Vote.annotator_id)))
-        .group_by(Vote.comparison_id)).all()
+        select(Vote.comparison_id, func.count(), func.count(func.distinct(Vote.annotator_id))).group_by(
+            Vote.comparison_id
+        )
+    ).all()
     assert len(per_comparison) == 6
     assert all(n == 2 and distinct == 2 for _, n, distinct in per_comparison)
     assert service.next_assignment(session, campaign=campaign, annotator=users[0]) is None
@@ -65,8 +72,14 @@ def test_expired_leases_return_to_the_pool_and_cannot_be_voted(session: Session)
     assert service.next_assignment(session, campaign=campaign, annotator=bob) is None
     later = utcnow() + timedelta(seconds=campaign.lease_seconds + 1)
     with pytest.raises(Conflict, match="expired"):
-        service.cast_vote(session, assignment_id=task.assignment_id, annotator=alice,
-                          data=VoteCreate(outcome="a"), idempotency_key=None, now=later)
+        service.cast_vote(
+            session,
+            assignment_id=task.assignment_id,
+            annotator=alice,
+            data=VoteCreate(outcome="a"),
+            idempotency_key=None,
+            now=later,
+        )
     session.rollback()
     bobs = service.next_assignment(session, campaign=campaign, annotator=bob, now=later)
     assert bobs is not None and bobs.assignment_id != task.assignment_id
@@ -86,10 +99,17 @@ def test_side_order_is_randomised_per_assignment_and_stored(session: Session) ->
         assignment = session.scalar(select(Assignment).where(Assignment.public_id == task.assignment_id))
         comparison = session.get_one(Comparison, assignment.comparison_id)
         assert {assignment.left_candidate_id, assignment.right_candidate_id} == {
-            comparison.candidate_a_id, comparison.candidate_b_id}
+            comparison.candidate_a_id,
+            comparison.candidate_b_id,
+        }
         firsts[assignment.left_candidate_id == comparison.candidate_a_id] += 1
-        service.cast_vote(session, assignment_id=task.assignment_id, annotator=user,
-                          data=VoteCreate(outcome="b"), idempotency_key=None)
+        service.cast_vote(
+            session,
+            assignment_id=task.assignment_id,
+            annotator=user,
+            data=VoteCreate(outcome="b"),
+            idempotency_key=None,
+        )
     assert firsts[True] >= 5 and firsts[False] >= 5  # P(fail) ~ 2e-6 for a fair coin
 
 
@@ -98,8 +118,13 @@ def test_winner_is_stored_as_a_candidate_not_a_side(session: Session) -> None:
     (user,) = _annotators(session, 1)
     task = service.next_assignment(session, campaign=campaign, annotator=user)
     assert task is not None
-    result = service.cast_vote(session, assignment_id=task.assignment_id, annotator=user,
-                               data=VoteCreate(outcome="b", strength=2), idempotency_key="k1")
+    result = service.cast_vote(
+        session,
+        assignment_id=task.assignment_id,
+        annotator=user,
+        data=VoteCreate(outcome="b", strength=2),
+        idempotency_key="k1",
+    )
     vote = session.scalar(select(Vote))
     assignment = session.scalar(select(Assignment))
     assert vote is not None and assignment is not None
@@ -115,21 +140,41 @@ def test_same_idempotency_key_returns_the_same_vote_and_stores_one(session: Sess
     (user,) = _annotators(session, 1)
     task = service.next_assignment(session, campaign=campaign, annotator=user)
     assert task is not None
-    first = service.cast_vote(session, assignment_id=task.assignment_id, annotator=user,
-                              data=VoteCreate(outcome="tie"), idempotency_key="key-1")
+    first = service.cast_vote(
+        session,
+        assignment_id=task.assignment_id,
+        annotator=user,
+        data=VoteCreate(outcome="tie"),
+        idempotency_key="key-1",
+    )
     session.commit()
-    retry = service.cast_vote(session, assignment_id=task.assignment_id, annotator=user,
-                              data=VoteCreate(outcome="tie"), idempotency_key="key-1")
+    retry = service.cast_vote(
+        session,
+        assignment_id=task.assignment_id,
+        annotator=user,
+        data=VoteCreate(outcome="tie"),
+        idempotency_key="key-1",
+    )
     assert retry.replayed and not first.replayed and retry.vote.id == first.vote.id
     assert retry.vote.revealed is None
     with pytest.raises(Conflict, match="already has a vote"):
-        service.cast_vote(session, assignment_id=task.assignment_id, annotator=user,
-                          data=VoteCreate(outcome="a"), idempotency_key="key-2")
+        service.cast_vote(
+            session,
+            assignment_id=task.assignment_id,
+            annotator=user,
+            data=VoteCreate(outcome="a"),
+            idempotency_key="key-2",
+        )
     second = service.next_assignment(session, campaign=campaign, annotator=user)
     assert second is not None
     with pytest.raises(Conflict, match="another assignment"):
-        service.cast_vote(session, assignment_id=second.assignment_id, annotator=user,
-                          data=VoteCreate(outcome="a"), idempotency_key="key-1")
+        service.cast_vote(
+            session,
+            assignment_id=second.assignment_id,
+            annotator=user,
+            data=VoteCreate(outcome="a"),
+            idempotency_key="key-1",
+        )
     assert session.scalar(select(func.count()).select_from(Vote)) == 1
 
 
@@ -140,8 +185,9 @@ def test_votes_are_checked_against_the_campaign(session: Session) -> None:
     assert task is not None
 
     def vote(data: VoteCreate, user: User = alice) -> None:
-        service.cast_vote(session, assignment_id=task.assignment_id, annotator=user, data=data,
-                          idempotency_key=None)
+        service.cast_vote(
+            session, assignment_id=task.assignment_id, annotator=user, data=data, idempotency_key=None
+        )
 
     with pytest.raises(Forbidden):
         vote(VoteCreate(outcome="a", rationale="mine"), bob)
@@ -154,8 +200,9 @@ def test_votes_are_checked_against_the_campaign(session: Session) -> None:
     with pytest.raises(Invalid, match="other side"):
         vote(VoteCreate(outcome="a", strength=-2, rationale="r"))
     with pytest.raises(NotFound):
-        service.cast_vote(session, assignment_id="nope", annotator=alice,
-                          data=VoteCreate(outcome="a"), idempotency_key=None)
+        service.cast_vote(
+            session, assignment_id="nope", annotator=alice, data=VoteCreate(outcome="a"), idempotency_key=None
+        )
     vote(VoteCreate(outcome="a", rationale="B rambles", flags={"b": ["incorrect", "incorrect"]}))
     stored = session.scalar(select(Vote))
     assert stored is not None and list(stored.flags.values()) == [["incorrect"]]
@@ -195,8 +242,10 @@ def test_concurrent_annotators_never_over_assign(session: Session) -> None:
         t.join(120)
     assert not errors, errors
     counts = session.execute(
-        select(Vote.comparison_id, func.count(), func.count(func.distinct(Vote.annotator_id)))
-        .group_by(Vote.comparison_id)).all()
+        select(Vote.comparison_id, func.count(), func.count(func.distinct(Vote.annotator_id))).group_by(
+            Vote.comparison_id
+        )
+    ).all()
     assert len(counts) == 15 and all(n == 2 and d == 2 for _, n, d in counts)
     assert session.scalar(select(func.min(Comparison.open_slots))) == 0
     assert session.scalar(select(func.count()).select_from(Assignment)) == 30
