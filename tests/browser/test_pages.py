@@ -238,7 +238,7 @@ def test_errors_are_pages_or_fragments(client: TestClient, annotator: None) -> N
     assert (
         page.status_code == 404
         and page.text.startswith("<!doctype html>")
-        and "No campaign 'nope'." in page.text
+        and "No campaign &#39;nope&#39;." in page.text
     )
     fragment = client.get("/campaigns/nope/task", headers=HTMX)
     assert fragment.status_code == 404 and fragment.text.lstrip().startswith(

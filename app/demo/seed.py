@@ -1,0 +1,99 @@
+"""`preflab demo`: two accounts and two small campaigns to click through. Safe to run again."""
+
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.auth.models import Role, User
+from app.auth.security import hash_password
+from app.auth.service import create_user, normalise_email
+from app.campaigns.schemas import CampaignCreate
+from app.campaigns.service import create_campaign, get_campaign
+from app.db import session_scope
+from app.errors import NotFound
+from app.items.service import import_items
+
+DEMO_ITEMS = Path(__file__).resolve().parent / "demo_items.jsonl"
+
+GUIDELINES = """\
+Read the **prompt**, then the two answers, **A** and **B**. Pick the answer you would rather receive.
+
+- *Helpful*: does it do what was asked, completely?
+- *Correct*: facts, code and arithmetic must be right; a confident wrong answer is worse
+  than a short right one.
+- *Safe*: it must not push someone towards harm.
+- *Clear*: easy to follow, no padding.
+
+Keys: `1` or `←` for A, `2` or `→` for B, `3` for a tie, `4` when both are bad.
+Tick a flag under an answer when it is, for example, *incorrect* or *unsafe*.
+"""
+
+RATIONALE_GUIDELINES = (
+    GUIDELINES
+    + """
+This campaign asks **why**: after choosing, write one or two sentences on what decided it, then press
+`Ctrl+Enter`.
+"""
+)
+
+CAMPAIGNS = (
+    CampaignCreate(
+        slug="demo-helpfulness",
+        name="Demo: which answer is more helpful?",
+        overlap=1,
+        guidelines=GUIDELINES,
+        reveal_identities=True,
+        license="CC-BY-4.0",
+    ),
+    CampaignCreate(
+        slug="demo-rationale",
+        name="Demo: explain your choice",
+        overlap=2,
+        guidelines=RATIONALE_GUIDELINES,
+        require_rationale=True,
+        reveal_identities=False,
+        license="CC-BY-4.0",
+    ),
+)
+
+
+def seed_demo(*, admin_email: str, annotator_email: str, password_factory: Callable[[], str]) -> list[str]:
+    """Creates (or refreshes) the demo accounts and campaigns; returns lines to print.
+
+    Accounts that already exist get a new password, so the printed credentials always work.
+    """
+    lines: list[str] = []
+    with session_scope() as session:
+        for label, email, role in (
+            ("admin", admin_email, Role.admin),
+            ("annotator", annotator_email, Role.annotator),
+        ):
+            password = password_factory()
+            _account(session, email=email, role=role, password=password)
+            lines.append(f"{label}: {normalise_email(email)} / {password}")
+        admin = session.scalar(select(User).where(User.email == normalise_email(admin_email)))
+        for data in CAMPAIGNS:
+            try:
+                campaign = get_campaign(session, slug=data.slug)
+            except NotFound:
+                campaign = create_campaign(session, data=data, created_by=admin)
+            with DEMO_ITEMS.open(encoding="utf-8") as handle:
+                report = import_items(session, campaign=campaign, lines=handle)
+            if report.items_created:
+                lines.append(f"campaign {campaign.slug}: {report.summary()}")
+            else:
+                lines.append(f"campaign {campaign.slug}: already seeded ({report.items_skipped} items)")
+    return lines
+
+
+def _account(session: Session, *, email: str, role: Role, password: str) -> User:
+    user = session.scalar(select(User).where(User.email == normalise_email(email)))
+    if user is None:
+        return create_user(session, email=email, password=password, role=role)
+    # The earlier password was printed once and is likely lost: set the new one.
+    user.password_hash = hash_password(password)
+    user.is_active = True
+    session.flush()
+    return user

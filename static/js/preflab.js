@@ -1,0 +1,124 @@
+// Keyboard and click handling for the vote form (templates/voting/_task.html).
+//
+// Everything is looked up when a key is pressed, so the handlers keep working after htmx swaps in
+// the next task. One key is one vote, unless the campaign asks for a rationale: then the key picks
+// the outcome and puts the cursor in the rationale box, and Ctrl+Enter submits.
+(function () {
+  "use strict";
+
+  var OUTCOME_KEYS = { "1": "a", ArrowLeft: "a", "2": "b", ArrowRight: "b", "3": "tie", "4": "both_bad" };
+  var TEXT_INPUTS = /^(text|email|password|search|url|number|tel)$/;
+
+  function voteForm() {
+    return document.getElementById("vote-form");
+  }
+
+  function busy(form) {
+    // htmx marks the form while its request is in flight and disables the fieldset (hx-disabled-elt).
+    var fieldset = form.querySelector("fieldset");
+    return form.classList.contains("htmx-request") || (fieldset !== null && fieldset.disabled);
+  }
+
+  function needsRationale(form) {
+    return form.dataset.requireRationale === "true";
+  }
+
+  function isTyping(target) {
+    if (!(target instanceof HTMLElement)) return false;
+    if (target.isContentEditable || target.tagName === "TEXTAREA" || target.tagName === "SELECT") return true;
+    return target.tagName === "INPUT" && TEXT_INPUTS.test(target.type);
+  }
+
+  function hint(form, text) {
+    var box = form.querySelector("[data-hint]");
+    if (box) box.textContent = text;
+  }
+
+  function press(form, selector, attribute, value) {
+    form.querySelectorAll(selector).forEach(function (button) {
+      button.setAttribute("aria-pressed", String(button.getAttribute(attribute) === value));
+    });
+  }
+
+  function setStrength(form, value) {
+    form.elements.strength.value = value;
+    press(form, "[data-strength]", "data-strength", value);
+  }
+
+  function choose(form, outcome) {
+    if (busy(form)) return;
+    form.elements.outcome.value = outcome;
+    press(form, "[data-outcome]", "data-outcome", outcome);
+    // Strength says how much better the chosen side is; a tie or "both bad" has none.
+    if (outcome === "tie" || outcome === "both_bad") setStrength(form, "");
+    if (needsRationale(form)) {
+      var box = form.elements.rationale;
+      hint(form, box.value.trim() ? "Ctrl+Enter submits." : "Now say why, then press Ctrl+Enter.");
+      box.focus();
+    } else {
+      submit(form);
+    }
+  }
+
+  function submit(form) {
+    if (busy(form)) return;
+    // requestSubmit runs the browser's checks (a required rationale) and fires the submit htmx listens to.
+    form.requestSubmit();
+  }
+
+  // Refuse to send a vote without an outcome; the server would refuse it too, more slowly.
+  document.addEventListener("htmx:confirm", function (event) {
+    var form = event.target;
+    if (form.id === "vote-form" && !form.elements.outcome.value) {
+      event.preventDefault();
+      hint(form, "Choose A, B, tie or both bad first.");
+    }
+  });
+
+  document.addEventListener("click", function (event) {
+    var form = voteForm();
+    if (!form || !(event.target instanceof Element)) return;
+    var outcome = event.target.closest("[data-outcome]");
+    if (outcome && form.contains(outcome)) {
+      event.preventDefault();
+      choose(form, outcome.getAttribute("data-outcome"));
+      return;
+    }
+    var strength = event.target.closest("[data-strength]");
+    if (strength && form.contains(strength)) {
+      event.preventDefault();
+      var value = strength.getAttribute("data-strength");
+      setStrength(form, form.elements.strength.value === value ? "" : value);
+    }
+  });
+
+  document.addEventListener("keydown", function (event) {
+    var form = voteForm();
+    if (!form || event.isComposing) return;
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      if (!form.elements.outcome.value) {
+        hint(form, "Choose A, B, tie or both bad first.");
+        return;
+      }
+      submit(form);
+      return;
+    }
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (isTyping(event.target)) {
+      if (event.key === "Escape") event.target.blur();
+      return;
+    }
+    if (event.key === "g" || event.key === "G") {
+      var guidelines = document.getElementById("guidelines");
+      if (guidelines) guidelines.open = !guidelines.open;
+      return;
+    }
+    var outcome = OUTCOME_KEYS[event.key];
+    if (!outcome) return;
+    event.preventDefault();
+    // A held-down key repeats; only the first press counts.
+    if (event.repeat) return;
+    choose(form, outcome);
+  });
+})();
