@@ -49,7 +49,7 @@ def csrf_token(request: Request) -> str:
     return token
 
 
-async def _check_csrf(request: Request) -> None:
+async def check_csrf(request: Request) -> None:
     if request.method in SAFE_METHODS:
         return
     expected = request.session.get(SESSION_CSRF_KEY)
@@ -70,7 +70,7 @@ async def _optional_user_id(
         return ("token", credentials.credentials)
     user_id = request.session.get(SESSION_USER_KEY) if "session" in request.scope else None
     if user_id is not None:
-        await _check_csrf(request)
+        await check_csrf(request)
         return ("session", int(user_id))
     return None
 

@@ -36,11 +36,25 @@ def get_user_by_email(session: Session, *, email: str) -> User:
     return user
 
 
+# Verified against when the email is unknown, so a login takes as long whether or not the account exists.
+_DUMMY_HASH = hash_password("no account has this password")
+
+
 def authenticate(session: Session, *, email: str, password: str) -> User | None:
     user = session.scalar(select(User).where(User.email == normalise_email(email)))
-    if user is None or not user.is_active or not verify_password(user.password_hash, password):
+    if user is None:
+        verify_password(_DUMMY_HASH, password)
+        return None
+    if not verify_password(user.password_hash, password) or not user.is_active:
         return None
     return user
+
+
+def set_password(session: Session, *, user: User, password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise Invalid(f"password must be at least {MIN_PASSWORD_LENGTH} characters", field="password")
+    user.password_hash = hash_password(password)
+    session.flush()
 
 
 def create_token(session: Session, *, user: User, name: str = "") -> str:

@@ -6,13 +6,13 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
 from app.auth import service
-from app.deps import SESSION_USER_KEY, OptionalUser, SessionDep, _check_csrf
+from app.deps import SESSION_USER_KEY, OptionalUser, SessionDep, check_csrf
 from app.web import redirect, render, safe_next
 
 router = APIRouter(include_in_schema=False)
 
 # Logging in has no user yet, so the session-user dependency does not check CSRF; this does.
-CsrfChecked = Depends(_check_csrf)
+CsrfChecked = Depends(check_csrf)
 
 
 @router.get("/")
@@ -49,6 +49,6 @@ def login(
 async def logout(request: Request) -> Response:
     # Logging out of a session that already ended (a stale tab) just shows the login page.
     if request.session.get(SESSION_USER_KEY) is not None:
-        await _check_csrf(request)
+        await check_csrf(request)
     request.session.clear()
     return redirect(request, "/login")

@@ -7,8 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.models import Role, User
-from app.auth.security import hash_password
-from app.auth.service import create_user, normalise_email
+from app.auth.service import create_user, normalise_email, set_password
 from app.campaigns.schemas import CampaignCreate
 from app.campaigns.service import create_campaign, get_campaign
 from app.db import session_scope
@@ -93,7 +92,6 @@ def _account(session: Session, *, email: str, role: Role, password: str) -> User
     if user is None:
         return create_user(session, email=email, password=password, role=role)
     # The earlier password was printed once and is likely lost: set the new one.
-    user.password_hash = hash_password(password)
+    set_password(session, user=user, password=password)
     user.is_active = True
-    session.flush()
     return user

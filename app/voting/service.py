@@ -302,7 +302,7 @@ def _render_vote(session: Session, *, vote: Vote, assignment: Assignment, campai
 
 
 def annotator_progress(session: Session, *, campaign: Campaign, annotator: User) -> tuple[int, int]:
-    """(votes this annotator gave in the campaign, comparisons still open to them)."""
+    """(votes the annotator gave in the campaign, tasks left for them: their live lease plus open ones)."""
     done = (
         session.scalar(
             select(func.count())
@@ -322,4 +322,17 @@ def annotator_progress(session: Session, *, campaign: Campaign, annotator: User)
         )
         or 0
     )
-    return done, remaining
+    live = (
+        session.scalar(
+            select(func.count())
+            .select_from(Assignment)
+            .where(
+                Assignment.annotator_id == annotator.id,
+                Assignment.campaign_id == campaign.id,
+                Assignment.status == AssignmentStatus.leased,
+                Assignment.lease_expires_at > utcnow(),
+            )
+        )
+        or 0
+    )
+    return done, remaining + live
