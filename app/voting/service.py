@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, exists, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, aliased
 
 from app.auth.models import User
 from app.campaigns.models import Campaign, CampaignStatus
@@ -48,8 +49,11 @@ def next_assignment(
         .limit(1)
     )
     if live is None:
-        reclaim_expired_leases(session, campaign_id=campaign.id, now=now)
         live = _lease_new(session, campaign=campaign, annotator=annotator, now=now)
+        # Expired leases are swept by Celery beat; when the pool looks empty, sweep now and look again
+        # rather than tell an annotator there is nothing left while slots sit in dead leases.
+        if live is None and reclaim_expired_leases(session, campaign_id=campaign.id, now=now):
+            live = _lease_new(session, campaign=campaign, annotator=annotator, now=now)
         if live is None:
             return None
     return _render_assignment(session, assignment=live, campaign=campaign)
@@ -82,24 +86,29 @@ def reclaim_expired_leases(
 
 
 def _lease_new(session: Session, *, campaign: Campaign, annotator: User, now: datetime) -> Assignment | None:
+    # Claim and decrement in one statement: the subquery picks the first open comparison this annotator
+    # never had, skipping rows other transactions hold (Postgres), and the UPDATE takes its slot.
+    candidate = aliased(Comparison)
     seen_before = exists().where(
-        Assignment.comparison_id == Comparison.id, Assignment.annotator_id == annotator.id
+        Assignment.comparison_id == candidate.id, Assignment.annotator_id == annotator.id
     )
-    query = (
-        select(Comparison.id, Comparison.candidate_a_id, Comparison.candidate_b_id)
-        .where(Comparison.campaign_id == campaign.id, Comparison.open_slots > 0, ~seen_before)
-        .order_by(Comparison.id)
+    pick = (
+        select(candidate.id)
+        .where(candidate.campaign_id == campaign.id, candidate.open_slots > 0, ~seen_before)
+        .order_by(candidate.id)
         .limit(1)
     )
     if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True, of=Comparison)
-    row = session.execute(query).first()
+        pick = pick.with_for_update(skip_locked=True)
+    row = session.execute(
+        update(Comparison)
+        .where(Comparison.id == pick.scalar_subquery())
+        .values(open_slots=Comparison.open_slots - 1)
+        .returning(Comparison.id, Comparison.candidate_a_id, Comparison.candidate_b_id)
+    ).first()
     if row is None:
         return None
     comparison_id, first, second = row
-    session.execute(
-        update(Comparison).where(Comparison.id == comparison_id).values(open_slots=Comparison.open_slots - 1)
-    )
     left, right = (first, second) if _rng.random() < 0.5 else (second, first)
     assignment = Assignment(
         campaign_id=campaign.id,
@@ -117,34 +126,62 @@ def _lease_new(session: Session, *, campaign: Campaign, annotator: User, now: da
 
 
 def _render_assignment(session: Session, *, assignment: Assignment, campaign: Campaign) -> AssignmentRead:
-    comparison_item = select(Comparison.item_id).where(Comparison.id == assignment.comparison_id)
-    prompt, context = session.execute(
-        select(Item.prompt, Item.context).where(Item.id == comparison_item.scalar_subquery())
-    ).one()
     rows = session.execute(
-        select(Candidate.id, Candidate.public_id, Candidate.content).where(
-            Candidate.id.in_([assignment.left_candidate_id, assignment.right_candidate_id])
-        )
+        select(Item.prompt, Item.context, Candidate.id, Candidate.public_id, Candidate.content)
+        .join(Item, Item.id == Candidate.item_id)
+        .where(Candidate.id.in_([assignment.left_candidate_id, assignment.right_candidate_id]))
     ).all()
     by_id = {row.id: ShownCandidate(id=row.public_id, content=row.content) for row in rows}
     return AssignmentRead(
         assignment_id=assignment.public_id,
         campaign=campaign.slug,
-        prompt=prompt,
-        context=context or {},
+        prompt=rows[0].prompt,
+        context=rows[0].context or {},
         candidates=[by_id[assignment.left_candidate_id], by_id[assignment.right_candidate_id]],
         lease_expires_at=assignment.lease_expires_at,
     )
 
 
-def get_assignment(session: Session, *, public_id: str, lock: bool = False) -> Assignment:
-    query = select(Assignment).where(Assignment.public_id == public_id)
-    if lock and session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    assignment = session.scalar(query)
-    if assignment is None:
+@dataclass(frozen=True)
+class _Shown:
+    """The two candidates of an assignment in the order shown, as the vote path needs them."""
+
+    left_id: int
+    left_public: str
+    left_system: str
+    right_id: int
+    right_public: str
+    right_system: str
+
+    def public(self, candidate_id: int) -> str:
+        return self.left_public if candidate_id == self.left_id else self.right_public
+
+
+def _load_for_vote(session: Session, *, public_id: str) -> tuple[Assignment, Campaign, _Shown]:
+    """The assignment (row-locked on Postgres), its campaign and its candidates, in one round trip."""
+    left, right = aliased(Candidate), aliased(Candidate)
+    query = (
+        select(Assignment, Campaign, left.public_id, left.system, right.public_id, right.system)
+        .join(Campaign, Campaign.id == Assignment.campaign_id)
+        .join(left, left.id == Assignment.left_candidate_id)
+        .join(right, right.id == Assignment.right_candidate_id)
+        .where(Assignment.public_id == public_id)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(of=Assignment)
+    row = session.execute(query).first()
+    if row is None:
         raise NotFound(f"no assignment '{public_id}'")
-    return assignment
+    assignment, campaign, left_public, left_system, right_public, right_system = row
+    shown = _Shown(
+        assignment.left_candidate_id,
+        left_public,
+        left_system,
+        assignment.right_candidate_id,
+        right_public,
+        right_system,
+    )
+    return assignment, campaign, shown
 
 
 def cast_vote(
@@ -160,23 +197,19 @@ def cast_vote(
     now = now or utcnow()
     if idempotency_key is not None and not 1 <= len(idempotency_key) <= 200:
         raise Invalid("Idempotency-Key must be 1 to 200 characters", field="Idempotency-Key")
-    assignment = get_assignment(session, public_id=assignment_id, lock=True)
+    assignment, campaign, shown = _load_for_vote(session, public_id=assignment_id)
     if assignment.annotator_id != annotator.id:
         raise Forbidden("this assignment belongs to another annotator")
-    campaign = session.get_one(Campaign, assignment.campaign_id)
 
-    if idempotency_key is not None:
-        earlier = session.scalar(
-            select(Vote).where(Vote.annotator_id == annotator.id, Vote.idempotency_key == idempotency_key)
-        )
-        if earlier is not None:
-            if earlier.assignment_id != assignment.id:
-                raise Conflict("this Idempotency-Key was already used for a vote on another assignment")
+    if assignment.status == AssignmentStatus.completed:
+        earlier = session.scalar(select(Vote).where(Vote.assignment_id == assignment.id))
+        if earlier is not None and idempotency_key is not None and earlier.idempotency_key == idempotency_key:
             return VoteResult(
-                vote=_render_vote(session, vote=earlier, assignment=assignment, campaign=campaign),
+                vote=_render_vote(
+                    vote=earlier, assignment_id=assignment.public_id, shown=shown, campaign=campaign
+                ),
                 replayed=True,
             )
-    if assignment.status == AssignmentStatus.completed:
         raise Conflict("this assignment already has a vote; send the same Idempotency-Key to fetch it")
     if assignment.status == AssignmentStatus.expired or assignment.lease_expires_at <= now:
         expired_at = f"{assignment.lease_expires_at:%Y-%m-%d %H:%M:%S}"
@@ -196,7 +229,7 @@ def cast_vote(
         loser_candidate_id=loser,
         strength=_check_strength(data),
         rationale=_check_rationale(data, campaign),
-        flags=_flags_by_candidate(session, data=data, assignment=assignment, campaign=campaign),
+        flags=_flags_by_candidate(data=data, shown=shown, campaign=campaign),
         time_on_task_ms=int((now - assignment.leased_at).total_seconds() * 1000),
         idempotency_key=idempotency_key,
         created_at=now,
@@ -204,14 +237,20 @@ def cast_vote(
     session.add(vote)
     assignment.status = AssignmentStatus.completed
     assignment.completed_at = now
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        # The assignment row is locked and had no vote, so the one unique key left to collide is
+        # (annotator, idempotency key): the key was spent on another assignment.
+        raise Conflict("this Idempotency-Key was already used for a vote on another assignment") from exc
     session.execute(
         update(Comparison)
         .where(Comparison.id == assignment.comparison_id)
         .values(vote_count=Comparison.vote_count + 1)
     )
-    session.flush()
     return VoteResult(
-        vote=_render_vote(session, vote=vote, assignment=assignment, campaign=campaign), replayed=False
+        vote=_render_vote(vote=vote, assignment_id=assignment.public_id, shown=shown, campaign=campaign),
+        replayed=False,
     )
 
 
@@ -246,19 +285,8 @@ def _check_rationale(data: VoteCreate, campaign: Campaign) -> str:
     return rationale
 
 
-def _flags_by_candidate(
-    session: Session, *, data: VoteCreate, assignment: Assignment, campaign: Campaign
-) -> dict[str, list[str]]:
-    if not any(data.flags.values()):
-        return {}
+def _flags_by_candidate(*, data: VoteCreate, shown: _Shown, campaign: Campaign) -> dict[str, list[str]]:
     allowed = set(campaign.side_flags)
-    public = dict(
-        session.execute(
-            select(Candidate.id, Candidate.public_id).where(
-                Candidate.id.in_([assignment.left_candidate_id, assignment.right_candidate_id])
-            )
-        ).all()
-    )
     flags: dict[str, list[str]] = {}
     for side, names in data.flags.items():
         unknown = sorted(set(names) - allowed)
@@ -269,35 +297,27 @@ def _flags_by_candidate(
                 field=f"flags.{side}",
             )
         if names:
-            candidate = assignment.left_candidate_id if side == "a" else assignment.right_candidate_id
-            flags[public[candidate]] = sorted(set(names))
+            flags[shown.left_public if side == "a" else shown.right_public] = sorted(set(names))
     return flags
 
 
-def _render_vote(session: Session, *, vote: Vote, assignment: Assignment, campaign: Campaign) -> VoteRead:
-    rows = session.execute(
-        select(Candidate.id, Candidate.public_id, Candidate.system).where(
-            Candidate.id.in_([assignment.left_candidate_id, assignment.right_candidate_id])
-        )
-    ).all()
-    by_id = {row.id: row for row in rows}
-    left, right = by_id[assignment.left_candidate_id], by_id[assignment.right_candidate_id]
+def _render_vote(*, vote: Vote, assignment_id: str, shown: _Shown, campaign: Campaign) -> VoteRead:
     if vote.outcome == Outcome.preference:
-        outcome: VoteOutcome = "a" if vote.winner_candidate_id == left.id else "b"
+        outcome: VoteOutcome = "a" if vote.winner_candidate_id == shown.left_id else "b"
     else:
         outcome = "tie" if vote.outcome == Outcome.tie else "both_bad"
-    side_of = {left.public_id: "a", right.public_id: "b"}
+    side_of = {shown.left_public: "a", shown.right_public: "b"}
     return VoteRead(
         id=vote.public_id,
-        assignment_id=assignment.public_id,
+        assignment_id=assignment_id,
         outcome=outcome,
-        winner=by_id[vote.winner_candidate_id].public_id if vote.winner_candidate_id else None,
+        winner=shown.public(vote.winner_candidate_id) if vote.winner_candidate_id else None,
         strength=vote.strength,
         rationale=vote.rationale,
         flags={side_of[c]: names for c, names in (vote.flags or {}).items() if c in side_of},
         time_on_task_ms=vote.time_on_task_ms,
         created_at=vote.created_at,
-        revealed={"a": left.system, "b": right.system} if campaign.reveal_identities else None,
+        revealed={"a": shown.left_system, "b": shown.right_system} if campaign.reveal_identities else None,
     )
 
 

@@ -175,6 +175,7 @@ def test_same_idempotency_key_returns_the_same_vote_and_stores_one(session: Sess
             data=VoteCreate(outcome="a"),
             idempotency_key="key-1",
         )
+    session.rollback()  # a refused vote aborts its transaction, as the request would
     assert session.scalar(select(func.count()).select_from(Vote)) == 1
 
 
