@@ -62,6 +62,9 @@
 
   function submit(form) {
     if (busy(form)) return;
+    // A key pressed while htmx is still settling a freshly swapped-in form would reach a form htmx has
+    // not wired yet and post it natively; processing it first is idempotent and closes that window.
+    if (window.htmx) window.htmx.process(form);
     // requestSubmit runs the browser's checks (a required rationale) and fires the submit htmx listens to.
     form.requestSubmit();
   }

@@ -129,9 +129,13 @@ def _vote_url(page: Any) -> str:
 
 
 def _wait_for_next(page: Any, previous_url: str) -> None:
+    # The next task is there, and htmx has finished swapping and settling it: a key pressed while a
+    # request is still in flight is dropped on purpose (that is what stops a double press voting twice).
     page.wait_for_function(
         "url => { const f = document.querySelector('#vote-form');"
-        " return document.querySelector('.task-done') || (f && f.getAttribute('hx-post') !== url); }",
+        " const idle = !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
+        "   && !(f && f.querySelector('fieldset:disabled'));"
+        " return idle && (document.querySelector('.task-done') || (f && f.getAttribute('hx-post') !== url)); }",
         arg=previous_url,
     )
 
