@@ -135,7 +135,8 @@ def _wait_for_next(page: Any, previous_url: str) -> None:
         "url => { const f = document.querySelector('#vote-form');"
         " const idle = !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
         "   && !(f && f.querySelector('fieldset:disabled'));"
-        " return idle && (document.querySelector('.task-done') || (f && f.getAttribute('hx-post') !== url)); }",
+        " const moved = document.querySelector('.task-done') || (f && f.getAttribute('hx-post') !== url);"
+        " return idle && moved; }",
         arg=previous_url,
     )
 
