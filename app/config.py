@@ -19,8 +19,10 @@ class Settings(BaseSettings):
     redis_url: str = ""
     secret_key: str = DEVELOPMENT_SECRET
     lease_seconds: int = 600
-    db_pool_size: int = 10
-    db_max_overflow: int = 20
+    # Per process. Overflow connections are opened and closed under load, which costs Postgres more CPU
+    # than the queries; size the pool to the concurrency instead.
+    db_pool_size: int = 20
+    db_max_overflow: int = 0
     session_cookie: str = "preflab_session"
     secure_cookies: bool = False
     max_import_bytes: int = 64 * 1024 * 1024

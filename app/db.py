@@ -1,9 +1,9 @@
 """Engine, session factory and the declarative base shared by every domain's models."""
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
@@ -78,19 +78,45 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-@lru_cache
+_engine: Engine | None = None
+_sessionmaker: sessionmaker[Session] | None = None
+# Request threads ask for the engine at the same time on a cold start; one pool per process, not one each.
+_engine_lock = threading.Lock()
+
+
 def get_engine() -> Engine:
-    settings = get_settings()
-    if settings.is_sqlite:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return make_engine(
-        settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
-    )
+    global _engine
+    if _engine is None:
+        with _engine_lock:
+            if _engine is None:
+                settings = get_settings()
+                if settings.is_sqlite:
+                    settings.data_dir.mkdir(parents=True, exist_ok=True)
+                _engine = make_engine(
+                    settings.database_url,
+                    pool_size=settings.db_pool_size,
+                    max_overflow=settings.db_max_overflow,
+                )
+    return _engine
 
 
-@lru_cache
 def get_sessionmaker() -> sessionmaker[Session]:
-    return sessionmaker(bind=get_engine(), expire_on_commit=False)
+    global _sessionmaker
+    if _sessionmaker is None:
+        engine = get_engine()
+        with _engine_lock:
+            if _sessionmaker is None:
+                _sessionmaker = sessionmaker(bind=engine, expire_on_commit=False)
+    return _sessionmaker
+
+
+def reset_engine() -> None:
+    """Closes the pool and forgets the engine, so the next use reads the settings again (tests)."""
+    global _engine, _sessionmaker
+    with _engine_lock:
+        if _engine is not None:
+            _engine.dispose()
+        _engine, _sessionmaker = None, None
 
 
 @contextmanager

@@ -5,8 +5,8 @@ before any byte of the response is sent: an acknowledged vote is a stored vote.
 """
 
 import secrets
-from collections.abc import Callable, Iterator
-from typing import Annotated
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -62,10 +62,14 @@ async def check_csrf(request: Request) -> None:
         raise Forbidden("missing or wrong CSRF token; reload the page and try again")
 
 
-async def _optional_user_id(
+Identity = tuple[str, str | int] | None
+
+
+async def request_identity(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> tuple[str, str | int] | None:
+) -> Identity:
+    """Who the request says it is, without touching the database: ("token", t), ("session", id), None."""
     if credentials is not None:
         return ("token", credentials.credentials)
     user_id = request.session.get(SESSION_USER_KEY) if "session" in request.scope else None
@@ -75,10 +79,10 @@ async def _optional_user_id(
     return None
 
 
-def get_optional_user(
-    session: SessionDep,
-    identity: Annotated[tuple[str, str | int] | None, Depends(_optional_user_id)],
-) -> User | None:
+IdentityDep = Annotated[Identity, Depends(request_identity)]
+
+
+def resolve_user(session: Session, identity: Identity) -> User | None:
     if identity is None:
         return None
     kind, value = identity
@@ -93,21 +97,29 @@ def get_optional_user(
     return user
 
 
-def get_current_user(user: Annotated[User | None, Depends(get_optional_user)]) -> User:
+def ensure_role(user: User | None, role: Role) -> User:
     if user is None:
         raise NotAuthenticated("log in or send an API token as 'Authorization: Bearer <token>'")
+    if not user.role.at_least(role):
+        raise Forbidden(f"this needs the {role.value} role; you are {user.role.value}")
     return user
+
+
+def get_optional_user(session: SessionDep, identity: IdentityDep) -> User | None:
+    return resolve_user(session, identity)
+
+
+async def get_current_user(user: Annotated[User | None, Depends(get_optional_user)]) -> User:
+    return ensure_role(user, Role.annotator)
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]
 
 
-def require_role(role: Role) -> Callable[[User], User]:
-    def _check(user: CurrentUser) -> User:
-        if not user.role.at_least(role):
-            raise Forbidden(f"this needs the {role.value} role; you are {user.role.value}")
-        return user
+def require_role(role: Role) -> Callable[[User], Coroutine[Any, Any, User]]:
+    async def _check(user: CurrentUser) -> User:
+        return ensure_role(user, role)
 
     return _check
 

@@ -67,7 +67,6 @@ def template_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
     except psycopg.OperationalError as exc:
         pytest.exit(f"PREFLAB_TEST_DB=postgres but Postgres is unreachable at {PG_ADMIN_URL}: {exc}", 2)
     migrate(_pg_url(name))
-    db.get_engine.cache_clear()
     yield name
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -85,17 +84,14 @@ def database_url(template_database: str, tmp_path: Path) -> Iterator[str]:
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
     yield _pg_url(name)
-    db.get_engine().dispose() if db.get_engine.cache_info().currsize else None
+    db.reset_engine()
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _reset_caches() -> None:
-    if db.get_engine.cache_info().currsize:
-        db.get_engine().dispose()
+    db.reset_engine()
     config.get_settings.cache_clear()
-    db.get_engine.cache_clear()
-    db.get_sessionmaker.cache_clear()
 
 
 @pytest.fixture
