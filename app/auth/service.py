@@ -1,6 +1,6 @@
 """Users, password checks and API tokens. No HTTP here; callers commit."""
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from app.auth.models import ApiToken, Role, User
@@ -65,12 +65,16 @@ def create_token(session: Session, *, user: User, name: str = "") -> str:
     return token
 
 
+# Built once: every API request runs it, and building a statement costs more than running it here.
+_USER_FOR_TOKEN = (
+    select(User, ApiToken.id)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None))
+)
+
+
 def user_for_token(session: Session, *, token: str) -> User | None:
-    row = session.execute(
-        select(User, ApiToken.id)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
-    ).first()
+    row = session.execute(_USER_FOR_TOKEN, {"token_hash": hash_token(token)}).first()
     if row is None or not row[0].is_active:
         return None
     return row[0]

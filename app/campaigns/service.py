@@ -1,6 +1,6 @@
 """Campaign lifecycle and progress. No HTTP here; callers commit."""
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
@@ -24,8 +24,11 @@ def create_campaign(session: Session, *, data: CampaignCreate, created_by: User 
     return campaign
 
 
+_CAMPAIGN_BY_SLUG = select(Campaign).where(Campaign.slug == bindparam("slug"))
+
+
 def get_campaign(session: Session, *, slug: str) -> Campaign:
-    campaign = session.scalar(select(Campaign).where(Campaign.slug == slug))
+    campaign = session.scalar(_CAMPAIGN_BY_SLUG, {"slug": slug})
     if campaign is None:
         raise NotFound(f"no campaign '{slug}'")
     return campaign
