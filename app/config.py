@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     def _defaults_and_safety(self) -> "Settings":
         if not self.database_url:
             self.database_url = f"sqlite:///{(self.data_dir / 'preflab.db').as_posix()}"
+        if self.env == "production" and "secure_cookies" not in self.model_fields_set:
+            self.secure_cookies = (
+                True  # production sits behind HTTPS; say PREFLAB_SECURE_COOKIES=false if not
+            )
         if self.env == "production" and self.secret_key == DEVELOPMENT_SECRET:
             raise ValueError(
                 "PREFLAB_SECRET_KEY is still the development default; set it to a long random value "
