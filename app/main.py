@@ -21,6 +21,7 @@ from app.exports import router as exports_api
 from app.items import router as items_api
 from app.voting import router as voting_api
 from app.voting import views as voting_views
+from app.web import render_error
 
 log = logging.getLogger("preflab")
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,8 +35,6 @@ def _wants_html(request: Request) -> bool:
 
 def _error_response(request: Request, status: int, message: str, field: str | None = None) -> Response:
     if _wants_html(request):
-        from app.web import render_error
-
         return render_error(request, status=status, message=message)
     body: dict[str, object] = {"detail": message}
     if field:
