@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -131,3 +132,37 @@ def session_scope() -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def raw_transaction() -> Iterator[Any]:
+    """A DB-API cursor in one transaction on a pooled connection: committed on success.
+
+    For the few statements whose ORM overhead matters (the voting fast path). Driver errors come out
+    as SQLAlchemy's exceptions, so the app's handlers treat them like any other database error, and a
+    connection the server dropped is thrown away instead of going back to the pool.
+    """
+    engine = get_engine()
+    dbapi_error = engine.dialect.loaded_dbapi.Error
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        try:
+            yield cursor
+        finally:
+            cursor.close()
+        connection.commit()
+    except dbapi_error as exc:
+        disconnected = engine.dialect.is_disconnect(exc, connection.dbapi_connection, None)
+        if disconnected:
+            connection.invalidate(exc)
+        else:
+            connection.rollback()
+        raise DBAPIError.instance(
+            None, None, exc, dbapi_error, connection_invalidated=disconnected, dialect=engine.dialect
+        ) from exc
+    except BaseException:
+        connection.rollback()
+        raise
+    finally:
+        connection.close()

@@ -4,21 +4,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
 
-from app.auth.models import Role
-from app.campaigns import service as campaigns_service
 from app.campaigns.dependencies import CampaignDep
-from app.db import session_scope
-from app.deps import Identity, IdentityDep, Researcher, SessionDep, ensure_role, resolve_user
+from app.deps import IdentityDep, Researcher, SessionDep
 from app.exports import service as exports_service
-from app.voting import service
+from app.voting import hot_path
 from app.voting.schemas import AssignmentRead, VoteCreate, VoteRead, VoteRecord
 
 router = APIRouter(prefix="/api/v1", tags=["voting"])
 
-# The two hot routes run their whole transaction (auth, campaign, service, commit) in one worker thread:
-# a connection is then never held by a request that waits for a thread, which under load would starve
-# the pool, and each request pays one thread hop instead of one per dependency.
+# The two hot routes run their whole transaction (auth, campaign, service, commit) in one worker thread
+# (hot_path.py): a connection is then never held by a request that waits for a thread, which under load
+# would starve the pool, and each request pays one thread hop instead of one per dependency.
 
 
 @router.get(
@@ -26,18 +24,11 @@ router = APIRouter(prefix="/api/v1", tags=["voting"])
     response_model=AssignmentRead,
     responses={204: {"description": "nothing left for this annotator"}},
 )
-async def next_assignment(slug: str, identity: IdentityDep) -> AssignmentRead | Response:
-    assignment = await run_in_threadpool(_next_in_transaction, slug, identity)
+async def next_assignment(slug: str, identity: IdentityDep) -> Response:
+    assignment = await run_in_threadpool(hot_path.next_assignment, slug=slug, identity=identity)
     if assignment is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
-    return assignment
-
-
-def _next_in_transaction(slug: str, identity: Identity) -> AssignmentRead | None:
-    with session_scope() as session:
-        user = ensure_role(resolve_user(session, identity), Role.annotator)
-        campaign = campaigns_service.get_campaign(session, slug=slug)
-        return service.next_assignment(session, campaign=campaign, annotator=user)
+    return _json(assignment, status.HTTP_200_OK)
 
 
 @router.post(
@@ -50,24 +41,21 @@ async def cast_vote(
     assignment_id: str,
     data: VoteCreate,
     identity: IdentityDep,
-    response: Response,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
-) -> VoteRead:
-    result = await run_in_threadpool(_vote_in_transaction, assignment_id, data, identity, idempotency_key)
-    if result.replayed:
-        response.status_code = status.HTTP_200_OK
-    return result.vote
+) -> Response:
+    result = await run_in_threadpool(
+        hot_path.cast_vote,
+        assignment_id=assignment_id,
+        identity=identity,
+        data=data,
+        idempotency_key=idempotency_key,
+    )
+    return _json(result.vote, status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED)
 
 
-def _vote_in_transaction(
-    assignment_id: str, data: VoteCreate, identity: Identity, idempotency_key: str | None
-) -> service.VoteResult:
-    # Committed when this returns, before the response is written: an acknowledged vote is stored.
-    with session_scope() as session:
-        user = ensure_role(resolve_user(session, identity), Role.annotator)
-        return service.cast_vote(
-            session, assignment_id=assignment_id, annotator=user, data=data, idempotency_key=idempotency_key
-        )
+def _json(model: BaseModel, status_code: int) -> Response:
+    # Serialised by pydantic-core in one call; `response_model` above documents the shape.
+    return Response(model.model_dump_json(), status_code=status_code, media_type="application/json")
 
 
 @router.get("/campaigns/{slug}/votes", response_model=list[VoteRecord])

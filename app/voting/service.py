@@ -243,8 +243,7 @@ def cast_vote(
 ) -> VoteResult:
     """Stores the vote once. A retry with the same idempotency key returns the stored vote."""
     now = now or utcnow()
-    if idempotency_key is not None and not 1 <= len(idempotency_key) <= 200:
-        raise Invalid("Idempotency-Key must be 1 to 200 characters", field="Idempotency-Key")
+    check_idempotency_key(idempotency_key)
     assignment, campaign, shown = _load_for_vote(session, public_id=assignment_id)
     if assignment.annotator_id != annotator.id:
         raise Forbidden("this assignment belongs to another annotator")
@@ -275,7 +274,7 @@ def cast_vote(
         outcome=outcome,
         winner_candidate_id=winner,
         loser_candidate_id=loser,
-        strength=_check_strength(data),
+        strength=check_strength(data),
         rationale=_check_rationale(data, campaign),
         flags=_flags_by_candidate(data=data, shown=shown, campaign=campaign),
         time_on_task_ms=int((now - assignment.leased_at).total_seconds() * 1000),
@@ -306,7 +305,13 @@ def _resolve_outcome(outcome: VoteOutcome, assignment: Assignment) -> tuple[Outc
     return Outcome(outcome), None, None
 
 
-def _check_strength(data: VoteCreate) -> int | None:
+def check_idempotency_key(key: str | None) -> None:
+    if key is not None and not 1 <= len(key) <= 200:
+        raise Invalid("Idempotency-Key must be 1 to 200 characters", field="Idempotency-Key")
+
+
+def check_strength(data: VoteCreate) -> int | None:
+    """The strength to store (0..3 toward the winner), or Invalid when it does not fit the outcome."""
     if data.strength is None:
         return None
     if data.outcome in ("tie", "both_bad"):
