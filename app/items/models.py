@@ -54,11 +54,13 @@ class Comparison(Base):
         UniqueConstraint("item_id", "candidate_a_id", "candidate_b_id"),
         CheckConstraint("candidate_a_id <> candidate_b_id", name="distinct_candidates"),
         CheckConstraint("open_slots >= 0", name="open_slots_not_negative"),
-        # The assignment query walks only comparisons that still need someone, so its cost does not
-        # grow with the finished part of a campaign.
+        # The assignment query walks only comparisons that still need someone, in the order it hands
+        # them out, so its cost does not grow with the finished part of a campaign. No other index gives
+        # that order, so the planner cannot prefer the primary key and skip the finished rows one by one.
         Index(
-            "ix_comparison_open",
+            "ix_comparison_queue",
             "campaign_id",
+            text("priority DESC"),
             "id",
             postgresql_where=text("open_slots > 0"),
             sqlite_where=text("open_slots > 0"),
@@ -73,6 +75,8 @@ class Comparison(Base):
     # overlap minus live assignments (leased or voted); an expired lease gives its slot back.
     open_slots: Mapped[int] = mapped_column(Integer)
     vote_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Handed out highest first, then in import order; the import line's "priority" (default 0).
+    priority: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     item: Mapped[Item] = relationship()

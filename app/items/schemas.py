@@ -28,6 +28,9 @@ class ItemLine(BaseModel):
     pairs: list[tuple[int | str, int | str]] | None = Field(
         None, description="pairs to compare, by candidate index or system name; default every pair"
     )
+    priority: int = Field(
+        0, ge=-1_000_000, le=1_000_000, description="higher is handed out first; ties in import order"
+    )
 
     @model_validator(mode="after")
     def _pairs_resolve(self) -> "ItemLine":

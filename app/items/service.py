@@ -148,6 +148,7 @@ def _store_chunk(session: Session, *, campaign: Campaign, items: list[ItemLine])
                 "candidate_b_id": ids[b],
                 "open_slots": campaign.overlap,
                 "vote_count": 0,
+                "priority": it.priority,
             }
             for a, b in it.resolved_pairs()
         ]

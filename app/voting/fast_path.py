@@ -56,7 +56,7 @@ pick AS (
           SELECT 1 FROM assignment s
           WHERE s.comparison_id = c.id AND s.annotator_id = (SELECT id FROM me) OFFSET 0
       )
-    ORDER BY c.id LIMIT 1
+    ORDER BY c.priority DESC, c.id LIMIT 1
     FOR UPDATE OF c SKIP LOCKED
 ),
 claimed AS (

@@ -94,7 +94,7 @@ def _build_claim(*, skip_locked: bool) -> Update:
         .where(
             _open.campaign_id == bindparam("b_campaign_id"), _open.open_slots > 0, ~_seen_by_annotator(_open)
         )
-        .order_by(_open.id)
+        .order_by(_open.priority.desc(), _open.id)
         .limit(1)
     )
     if skip_locked:

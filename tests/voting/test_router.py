@@ -25,9 +25,10 @@ def _setup(client: TestClient, session: Session, *, overlap: int = 1, n: int = 3
     }
     r = client.post("/api/v1/campaigns", json=body, headers=admin)
     assert r.status_code == 201, r.text
-    r = client.post("/api/v1/campaigns/c1/items", content="\n".join(item_lines(n)) + "\n", headers=admin)
-    assert r.status_code == 201, r.text
-    assert r.json()["comparisons_created"] == n
+    if n:
+        r = client.post("/api/v1/campaigns/c1/items", content="\n".join(item_lines(n)) + "\n", headers=admin)
+        assert r.status_code == 201, r.text
+        assert r.json()["comparisons_created"] == n
     return admin
 
 
@@ -132,3 +133,24 @@ def test_votes_listing_pages_in_storage_order(client: TestClient, session: Sessi
     assert page1[0]["winner_system"] in SYSTEMS and page1[1]["winner_system"] is None
     r = client.get("/api/v1/campaigns/c1/votes", params={"after": "bogus"}, headers=admin)
     assert r.status_code == 404
+
+
+def test_higher_priority_items_are_handed_out_first_then_import_order(
+    client: TestClient, session: Session
+) -> None:
+    admin = _setup(client, session, n=0)
+    lines = [json.loads(line) for line in item_lines(4, prefix="p")]
+    for line, priority in zip(lines, [0, 5, -1, 5], strict=True):
+        line["priority"] = priority
+    body = "\n".join(json.dumps(line) for line in lines) + "\n"
+    assert client.post("/api/v1/campaigns/c1/items", content=body, headers=admin).status_code == 201
+    ann = bearer(session, "ann@example.org")
+    prompts = []
+    while (r := client.get("/api/v1/campaigns/c1/next", headers=ann)).status_code == 200:
+        task = r.json()
+        prompts.append(task["prompt"].split(":")[0])
+        assert _vote(client, ann, task["assignment_id"], {"outcome": "tie"}).status_code == 201
+    assert prompts == ["Question 1", "Question 3", "Question 0", "Question 2"]
+    bad = json.dumps({**lines[0], "id": "big", "priority": 10**9}) + "\n"
+    r = client.post("/api/v1/campaigns/c1/items", content=bad, headers=admin)
+    assert r.status_code == 422 and "priority" in r.text
