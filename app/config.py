@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     # than the queries; size the pool to the concurrency instead.
     db_pool_size: int = 20
     db_max_overflow: int = 0
+    # The second pool, for the voting fast path's single statements (Postgres only).
+    db_statement_pool_size: int = 10
     session_cookie: str = "preflab_session"
     secure_cookies: bool = False
     max_import_bytes: int = 64 * 1024 * 1024

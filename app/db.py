@@ -1,7 +1,7 @@
 """Engine, session factory and the declarative base shared by every domain's models."""
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -81,6 +81,7 @@ def _configure_sqlite(engine: Engine) -> None:
 
 _engine: Engine | None = None
 _sessionmaker: sessionmaker[Session] | None = None
+_statement_engine: Engine | None = None
 # Request threads ask for the engine at the same time on a cold start; one pool per process, not one each.
 _engine_lock = threading.Lock()
 
@@ -113,11 +114,12 @@ def get_sessionmaker() -> sessionmaker[Session]:
 
 def reset_engine() -> None:
     """Closes the pool and forgets the engine, so the next use reads the settings again (tests)."""
-    global _engine, _sessionmaker
+    global _engine, _sessionmaker, _statement_engine
     with _engine_lock:
-        if _engine is not None:
-            _engine.dispose()
-        _engine, _sessionmaker = None, None
+        for engine in (_engine, _statement_engine):
+            if engine is not None:
+                engine.dispose()
+        _engine, _sessionmaker, _statement_engine = None, None, None
 
 
 @contextmanager
@@ -134,35 +136,57 @@ def session_scope() -> Iterator[Session]:
         session.close()
 
 
-@contextmanager
-def raw_transaction() -> Iterator[Any]:
-    """A DB-API cursor in one transaction on a pooled connection: committed on success.
+def get_statement_engine() -> Engine:
+    """A second pool (Postgres) for lone statements in autocommit mode, used by the voting fast path.
 
-    For the few statements whose ORM overhead matters (the voting fast path). Driver errors come out
-    as SQLAlchemy's exceptions, so the app's handlers treat them like any other database error, and a
-    connection the server dropped is thrown away instead of going back to the pool.
+    One statement is one transaction there, so a request costs one round trip: no BEGIN, no COMMIT
+    and no pre-ping. `fetch_one` handles a connection the server dropped instead.
     """
-    engine = get_engine()
+    global _statement_engine
+    if _statement_engine is None:
+        with _engine_lock:
+            if _statement_engine is None:
+                settings = get_settings()
+                _statement_engine = create_engine(
+                    settings.database_url,
+                    pool_size=settings.db_statement_pool_size,
+                    max_overflow=0,
+                    isolation_level="AUTOCOMMIT",
+                    pool_reset_on_return=None,
+                )
+    return _statement_engine
+
+
+def fetch_one(statement: str, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """Runs one statement as its own transaction and returns its first row.
+
+    Only for statements that are safe to run twice: when the connection turns out to be dead (the
+    database restarted), the statement is sent once more on a fresh connection, since the first may
+    or may not have committed. Driver errors come out as SQLAlchemy's, for the app's handlers.
+    """
+    engine = get_statement_engine()
     dbapi_error = engine.dialect.loaded_dbapi.Error
-    connection = engine.raw_connection()
-    try:
-        cursor = connection.cursor()
+    for attempt in (1, 2):
+        connection = engine.raw_connection()
         try:
-            yield cursor
+            with connection.cursor() as cursor:
+                cursor.execute(statement, params)
+                return cursor.fetchone()
+        except dbapi_error as exc:
+            disconnected = engine.dialect.is_disconnect(exc, connection.dbapi_connection, None)
+            if disconnected:
+                connection.invalidate(exc)
+                engine.pool.dispose()  # the other pooled connections died with it
+                if attempt == 1:
+                    continue
+            raise DBAPIError.instance(
+                statement,
+                params,
+                exc,
+                dbapi_error,
+                connection_invalidated=disconnected,
+                dialect=engine.dialect,
+            ) from exc
         finally:
-            cursor.close()
-        connection.commit()
-    except dbapi_error as exc:
-        disconnected = engine.dialect.is_disconnect(exc, connection.dbapi_connection, None)
-        if disconnected:
-            connection.invalidate(exc)
-        else:
-            connection.rollback()
-        raise DBAPIError.instance(
-            None, None, exc, dbapi_error, connection_invalidated=disconnected, dialect=engine.dialect
-        ) from exc
-    except BaseException:
-        connection.rollback()
-        raise
-    finally:
-        connection.close()
+            connection.close()
+    raise AssertionError("unreachable")

@@ -6,6 +6,8 @@ Postgres, in one round trip on a pooled connection and without ORM objects, beca
 work cost about 5 ms of CPU per request, more than everything else together (benchmarks/README.md).
 Whenever a statement finds anything other than the plain case it returns no row, having changed
 nothing, and the caller runs the reference path, which then answers with the right error or result.
+Each statement is also safe to send twice (db.fetch_one resends it after a dropped connection): a
+second `next` finds the lease the first made, a second `vote` finds the assignment already completed.
 tests/voting run the same checks against both paths.
 """
 
@@ -14,7 +16,7 @@ from typing import Any
 
 from app.auth.models import Role
 from app.auth.security import hash_token
-from app.db import raw_transaction
+from app.db import fetch_one
 from app.deps import Identity
 from app.voting.models import new_assignment_id
 from app.voting.schemas import AssignmentRead, ShownCandidate, VoteCreate, VoteRead
@@ -154,9 +156,7 @@ def next_assignment(*, slug: str, identity: Identity, now: datetime, flip: bool)
         return None
     kind, params = who
     params |= {"slug": slug, "now": now, "flip": flip, "assignment_id": new_assignment_id()}
-    with raw_transaction() as cursor:
-        cursor.execute(_STATEMENTS["next", kind], params)
-        row = cursor.fetchone()
+    row = fetch_one(_STATEMENTS["next", kind], params)
     if row is None:
         return None
     assignment_id, expires_at, prompt, context, left_id, left_content, right_id, right_content = row
@@ -204,9 +204,7 @@ def cast_vote(
         "rationale": rationale,
         "idempotency_key": idempotency_key,
     }
-    with raw_transaction() as cursor:
-        cursor.execute(_STATEMENTS["vote", kind], params)
-        row = cursor.fetchone()
+    row = fetch_one(_STATEMENTS["vote", kind], params)
     if row is None:
         return None
     time_on_task_ms, reveal, left_id, left_system, right_id, right_system = row

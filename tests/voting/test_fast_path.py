@@ -4,7 +4,7 @@ nothing) whenever the case is not the plain one."""
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from app.auth.models import Role
@@ -190,3 +190,30 @@ def test_expired_lease_and_replays_go_to_the_reference_path(session: Session) ->
     assert not first.replayed and again.replayed and again.vote.id == first.vote.id
     assert first.vote.winner is None and first.vote.strength is None
     assert _counts(session)[1] == 1
+
+
+def test_a_dropped_connection_is_replaced_and_the_statement_resent(session: Session) -> None:
+    seed_campaign(session, n_items=2)
+    _, token = _token_for(session, "fast@example.org")
+    identity = ("token", token)
+    task = fast_path.next_assignment(slug="demo", identity=identity, now=utcnow(), flip=False)
+    assert task is not None
+    # What a database restart does to every pooled connection.
+    session.execute(
+        text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    )
+    session.commit()
+    again = fast_path.next_assignment(slug="demo", identity=identity, now=utcnow(), flip=False)
+    assert again == task
+    vote = fast_path.cast_vote(
+        assignment_id=task.assignment_id,
+        identity=identity,
+        data=VoteCreate(outcome="a"),
+        strength=None,
+        idempotency_key="k",
+        now=utcnow(),
+    )
+    assert vote is not None and _counts(session)[1] == 1
