@@ -4,16 +4,43 @@ On Postgres the fast path (fast_path.py, one statement each) answers the common 
 leaves, and everything on SQLite, goes through the reference service (service.py) in an ORM session.
 """
 
+import asyncio
+import functools
 import random
+import weakref
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
+from anyio import CapacityLimiter, to_thread
 
 from app.auth.models import Role
 from app.campaigns import service as campaigns_service
+from app.config import get_settings
 from app.db import get_engine, session_scope, utcnow
 from app.deps import Identity, ensure_role, resolve_user
 from app.voting import fast_path, service
 from app.voting.schemas import AssignmentRead, VoteCreate
 
 _rng = random.SystemRandom()
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+# One per event loop: a limiter's waiters belong to the loop they wait in (tests run several loops).
+_limiters: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, CapacityLimiter]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def run(func: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
+    """Runs a hot request in a worker thread, at most as many at once as there are connections.
+
+    Requests beyond that wait in the event loop rather than as threads blocked on the pool, where
+    they would only compete for the GIL with the ones doing work.
+    """
+    loop = asyncio.get_running_loop()
+    limiter = _limiters.get(loop)
+    if limiter is None:
+        limiter = _limiters[loop] = CapacityLimiter(max(get_settings().db_statement_pool_size, 1))
+    return await to_thread.run_sync(functools.partial(func, *args, **kwargs), limiter=limiter)
 
 
 def _fast_path_applies() -> bool:

@@ -3,7 +3,6 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
-from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from app.campaigns.dependencies import CampaignDep
@@ -25,7 +24,7 @@ router = APIRouter(prefix="/api/v1", tags=["voting"])
     responses={204: {"description": "nothing left for this annotator"}},
 )
 async def next_assignment(slug: str, identity: IdentityDep) -> Response:
-    assignment = await run_in_threadpool(hot_path.next_assignment, slug=slug, identity=identity)
+    assignment = await hot_path.run(hot_path.next_assignment, slug=slug, identity=identity)
     if assignment is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
     return _json(assignment, status.HTTP_200_OK)
@@ -43,7 +42,7 @@ async def cast_vote(
     identity: IdentityDep,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ) -> Response:
-    result = await run_in_threadpool(
+    result = await hot_path.run(
         hot_path.cast_vote,
         assignment_id=assignment_id,
         identity=identity,
