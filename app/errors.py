@@ -42,3 +42,9 @@ class ImportRejected(Invalid):
     def __init__(self, message: str, *, line: int | None = None) -> None:
         super().__init__(f"line {line}: {message}" if line is not None else message)
         self.line = line
+
+
+class Unavailable(DomainError):
+    """A service the request needs (the task queue, a model endpoint) does not answer."""
+
+    status_code = 503

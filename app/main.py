@@ -19,6 +19,9 @@ from app.config import Settings, get_settings
 from app.errors import DomainError
 from app.exports import router as exports_api
 from app.items import router as items_api
+from app.jobs import router as jobs_api
+from app.jobs import views as jobs_views
+from app.rewards import router as rewards_api
 from app.voting import router as voting_api
 from app.voting import views as voting_views
 from app.web import render_error
@@ -95,10 +98,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         items_api.router,
         voting_api.router,
         exports_api.router,
+        jobs_api.router,
+        rewards_api.router,
         auth_api.router,
         auth_views.router,
         campaigns_views.router,
         voting_views.router,
+        jobs_views.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")

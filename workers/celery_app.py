@@ -6,11 +6,13 @@ from kombu import Queue
 from app.config import Settings, get_settings
 
 QUEUES = ("default", "cpu", "gpu")
+# Every module that defines tasks; workers import them all at start.
+TASK_MODULES = ("workers.tasks.maintenance", "workers.tasks.rewards")
 
 
 def make_celery(settings: Settings | None = None) -> Celery:
     settings = settings or get_settings()
-    app = Celery("preflab", include=["workers.tasks.maintenance"])
+    app = Celery("preflab", include=list(TASK_MODULES))
     app.conf.update(
         broker_url=settings.redis_url or "memory://",
         result_backend=settings.redis_url or None,

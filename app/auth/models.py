@@ -43,6 +43,10 @@ class User(Base):
 
     tokens: Mapped[list["ApiToken"]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
+    @property
+    def is_researcher(self) -> bool:
+        return self.role.at_least(Role.researcher)
+
 
 class ApiToken(Base):
     __tablename__ = "api_token"

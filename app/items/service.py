@@ -155,3 +155,59 @@ def _store_chunk(session: Session, *, campaign: Campaign, items: list[ItemLine])
     if comparison_rows:
         session.execute(insert(Comparison), comparison_rows)
     return len(comparison_rows)
+
+
+def add_candidates(
+    session: Session, *, campaign: Campaign, item: Item, candidates: list[tuple[str, str, dict[str, Any]]]
+) -> tuple[int, int]:
+    """Adds (system, content, metadata) candidates to an item, pairs each new one with every other
+    candidate of the item, and returns (candidates added, comparisons added).
+
+    A candidate whose content the item already has (from any system) is dropped: two identical
+    outputs teach nothing when compared.
+    """
+    existing = session.execute(
+        select(Candidate.id, Candidate.content).where(Candidate.item_id == item.id).order_by(Candidate.id)
+    ).all()
+    seen = {content for _, content in existing}
+    fresh = []
+    for system, content, meta in candidates:
+        if content in seen:
+            continue
+        seen.add(content)
+        fresh.append(
+            {
+                "item_id": item.id,
+                "system": system,
+                "content": content,
+                "meta": meta,
+                "public_id": new_public_id(),
+            }
+        )
+    if not fresh:
+        return 0, 0
+    new_ids = session.scalars(
+        insert(Candidate).returning(Candidate.id, sort_by_parameter_order=True), fresh
+    ).all()
+    old_ids = [candidate_id for candidate_id, _ in existing]
+    pairs = [(a, b) for a in old_ids for b in new_ids] + [
+        (a, b) for i, a in enumerate(new_ids) for b in new_ids[i + 1 :]
+    ]
+    if pairs:
+        session.execute(
+            insert(Comparison),
+            [
+                {
+                    "campaign_id": campaign.id,
+                    "item_id": item.id,
+                    "candidate_a_id": a,
+                    "candidate_b_id": b,
+                    "open_slots": campaign.overlap,
+                    "vote_count": 0,
+                    "priority": 0,
+                }
+                for a, b in pairs
+            ],
+        )
+    session.flush()
+    return len(new_ids), len(pairs)

@@ -1,0 +1,46 @@
+"""A job's curve points as SVG polylines, so the page can draw training curves without a JS library."""
+
+from dataclasses import dataclass
+from typing import Any
+
+WIDTH, HEIGHT, PAD = 640, 200, 8
+
+
+@dataclass(frozen=True)
+class Series:
+    name: str
+    points: str  # "x,y x,y ..." in the SVG's coordinates
+    low: float
+    high: float
+    last: float
+
+
+def series(points: list[dict[str, Any]], *, x: str = "step") -> list[Series]:
+    """One polyline per numeric key (other than `x`), each scaled to its own range."""
+    names = sorted({k for p in points for k, v in p.items() if k != x and isinstance(v, int | float)})
+    xs = [float(p.get(x, i)) for i, p in enumerate(points)]
+    if not xs:
+        return []
+    x_low, x_high = min(xs), max(xs)
+    out = []
+    for name in names:
+        pairs = [
+            (xv, float(p[name]))
+            for xv, p in zip(xs, points, strict=True)
+            if isinstance(p.get(name), int | float)
+        ]
+        if not pairs:
+            continue
+        low, high = min(v for _, v in pairs), max(v for _, v in pairs)
+        coords = " ".join(
+            f"{_scale(xv, x_low, x_high, PAD, WIDTH - PAD):.1f},{_scale(v, low, high, HEIGHT - PAD, PAD):.1f}"
+            for xv, v in pairs
+        )
+        out.append(Series(name=name, points=coords, low=low, high=high, last=pairs[-1][1]))
+    return out
+
+
+def _scale(value: float, low: float, high: float, out_low: float, out_high: float) -> float:
+    if high == low:
+        return (out_low + out_high) / 2
+    return out_low + (value - low) / (high - low) * (out_high - out_low)

@@ -1,0 +1,51 @@
+"""API shapes for reward-model training, versions and scores."""
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class TrainRequest(BaseModel):
+    """How to train a reward model on a campaign's votes (see workers/ml/reward)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    encoder: str = Field(
+        "hashing", min_length=1, max_length=500, description="hashing, minilm, or a local model path"
+    )
+    head: Literal["bt", "regression", "joint"] = "bt"
+    epochs: int = Field(3, ge=1, le=100)
+    lr: float = Field(1e-3, gt=0, le=1)
+    batch_size: int = Field(32, ge=1, le=4096)
+    max_length: int = Field(256, ge=8, le=8192)
+    held_out_fraction: float = Field(0.2, gt=0, lt=1)
+    seed: int = 0
+    weight_by_strength: bool = False
+    include_judge: bool = Field(False, description="also train on LM-judge labels, weighted by judge_weight")
+    judge_weight: float = Field(0.5, ge=0, le=1)
+    lora: bool = False
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    queue: Literal["cpu", "gpu"] = "cpu"
+
+
+class RewardModelRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str = Field(validation_alias="public_id")
+    campaign: str = ""
+    version: int
+    config: dict[str, Any]
+    data_snapshot: dict[str, Any]
+    metrics: dict[str, Any]
+    curve: list[dict[str, Any]]
+    artifact_path: str
+    is_active: bool
+    created_at: datetime
+
+
+class CandidateScoreRead(BaseModel):
+    candidate_id: str
+    item_id: str
+    system: str
+    score: float
