@@ -10,5 +10,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 echo "==> Installing preflab into .venv"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e .
+# torch first, pinned (CPU build), then preflab with its ML extra for in-process training and generation.
+.venv/bin/python -m pip install --quiet --disable-pip-version-check torch==2.13.0
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[ml]'
 exec .venv/bin/preflab demo "$@"

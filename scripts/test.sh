@@ -52,6 +52,9 @@ fi
 say "Installing preflab with its test extras into .venv"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip \
     || echo "could not upgrade pip in .venv; going on with the one there" >&2
+# torch first, pinned, so nothing below pulls a multi-GB CUDA build in its place.
+.venv/bin/python -m pip install --quiet --disable-pip-version-check torch==2.13.0 \
+    || echo "could not install torch==2.13.0; the reward-model and generation tests will fail" >&2
 if ! .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'; then
     # Offline re-runs: carry on with what an earlier run installed, but say so.
     if ! .venv/bin/python -c "import app, pytest, playwright" 2>/dev/null || [ ! -x .venv/bin/ruff ]; then

@@ -31,9 +31,6 @@ def score(job_id: str) -> dict[str, Any]:
 
 
 def _train(ctx: JobContext) -> tuple[dict[str, Any], str]:
-    from workers.ml.reward import PreferencePair, TrainConfig, split_by_prompt
-    from workers.ml.reward import train as train_model
-
     request = TrainRequest.model_validate({**ctx.params, "queue": "cpu"})
     with session_scope() as session:
         campaign = session.get(Campaign, ctx.campaign_id)
@@ -48,6 +45,10 @@ def _train(ctx: JobContext) -> tuple[dict[str, Any], str]:
         raise JobFailed(
             f"the campaign has {len(rows)} preference votes; at least {MIN_PAIRS} are needed to train"
         )
+    # torch loads only once there is something to train.
+    from workers.ml.reward import PreferencePair, TrainConfig, split_by_prompt
+    from workers.ml.reward import train as train_model
+
     pairs = [PreferencePair(**row) for row in rows]
     train_pairs, held_out = split_by_prompt(
         pairs, held_out_fraction=request.held_out_fraction, seed=request.seed
