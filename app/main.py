@@ -22,6 +22,7 @@ from app.items import router as items_api
 from app.jobs import router as jobs_api
 from app.jobs import views as jobs_views
 from app.rewards import router as rewards_api
+from app.rewards import views as rewards_views
 from app.voting import router as voting_api
 from app.voting import views as voting_views
 from app.web import render_error
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         campaigns_views.router,
         voting_views.router,
         jobs_views.router,
+        rewards_views.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
