@@ -38,3 +38,15 @@ def make_celery(settings: Settings | None = None) -> Celery:
 
 
 celery_app = make_celery()
+
+
+_by_broker: dict[str, Celery] = {}
+
+
+def celery_for(settings: Settings) -> Celery:
+    """The app for these settings: the module's own unless the broker changed since import (tests)."""
+    if celery_app.conf.broker_url == (settings.redis_url or "memory://"):
+        return celery_app
+    if settings.redis_url not in _by_broker:
+        _by_broker[settings.redis_url] = make_celery(settings)
+    return _by_broker[settings.redis_url]

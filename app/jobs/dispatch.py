@@ -22,10 +22,11 @@ def _in_process_executor() -> ThreadPoolExecutor:
 
 def dispatch(*, job_id: str, kind: str, queue: str) -> str:
     """Queues the task for the job; returns the Celery task id ("in-process" without Redis)."""
-    from workers.celery_app import celery_app
+    from workers.celery_app import celery_app, celery_for
 
-    if get_settings().redis_url:
-        result = celery_app.send_task(
+    settings = get_settings()
+    if settings.redis_url:
+        result = celery_for(settings).send_task(
             kind,
             args=[job_id],
             queue=queue,
@@ -49,11 +50,12 @@ def dispatch(*, job_id: str, kind: str, queue: str) -> str:
 
 def revoke(task_id: str) -> None:
     """Best effort: tells workers to drop a queued task (the task also checks the job when it starts)."""
-    if not get_settings().redis_url or task_id == "in-process":
+    settings = get_settings()
+    if not settings.redis_url or task_id == "in-process":
         return
-    from workers.celery_app import celery_app
+    from workers.celery_app import celery_for
 
     try:
-        celery_app.control.revoke(task_id)
+        celery_for(settings).control.revoke(task_id)
     except Exception as exc:  # the job row already says cancelled; the task will see it
         log.warning("could not revoke task %s: %s", task_id, exc)

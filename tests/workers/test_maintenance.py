@@ -1,10 +1,6 @@
 """A real Celery worker, on real Redis, reclaims expired leases in the real database."""
 
-import os
-import subprocess
-import sys
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
@@ -17,42 +13,6 @@ from app.voting.models import Assignment, AssignmentStatus
 from tests.factories import make_user, seed_campaign
 
 pytestmark = pytest.mark.worker
-
-
-@pytest.fixture
-def worker(cli_env: dict[str, str], redis_url: str, tmp_path: Path):
-    env = {**cli_env, "PREFLAB_REDIS_URL": redis_url}
-    log = (tmp_path / "worker.log").open("w")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "workers.celery_app",
-            "worker",
-            "--queues",
-            "default",
-            "--concurrency",
-            "1",
-            "--pool",
-            "solo",
-            "--loglevel",
-            "INFO",
-            "--hostname",
-            f"test-{os.getpid()}@%h",
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    yield env
-    proc.terminate()
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
 
 
 def test_worker_reclaims_expired_leases(session: Session, worker: dict[str, str]) -> None:
