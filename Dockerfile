@@ -9,6 +9,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 # Extras to install on top of the base dependencies, e.g. "ml" for the GPU worker's image.
 ARG PREFLAB_EXTRAS=""
+# Where torch comes from: PyPI's default wheel carries CUDA (the GPU worker); the CPU worker passes
+# https://download.pytorch.org/whl/cpu to get the much smaller CPU build.
+ARG TORCH_INDEX=""
 
 WORKDIR /srv/preflab
 
@@ -19,7 +22,7 @@ p = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
 extras = [e for e in os.environ.get('PREFLAB_EXTRAS', '').split(',') if e]; \
 print('\n'.join(p['dependencies'] + [r for e in extras for r in p['optional-dependencies'][e]]))" \
     > /tmp/requirements.txt \
-    && pip install -r /tmp/requirements.txt \
+    && pip install ${TORCH_INDEX:+--extra-index-url "$TORCH_INDEX"} -r /tmp/requirements.txt \
     && rm /tmp/requirements.txt
 
 # An editable install: templates, static files and migrations stay where the code expects them.
