@@ -15,7 +15,7 @@ class TrainRequest(BaseModel):
         "hashing", min_length=1, max_length=500, description="hashing, minilm, or a local model path"
     )
     head: Literal["bt", "regression", "joint"] = "bt"
-    epochs: int = Field(3, ge=1, le=100)
+    epochs: int = Field(8, ge=1, le=100)
     lr: float = Field(1e-3, gt=0, le=1)
     batch_size: int = Field(32, ge=1, le=4096)
     max_length: int = Field(256, ge=8, le=8192)
