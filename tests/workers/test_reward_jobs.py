@@ -1,0 +1,83 @@
+"""Reward-model jobs end to end on a real worker: train from votes, a version appears, activate it,
+score the campaign's candidates with it."""
+
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from app import config
+from app.auth.models import Role
+from app.voting import service as voting_service
+from app.voting.schemas import VoteCreate
+from tests.api_helpers import bearer
+from tests.factories import make_user, seed_campaign
+
+pytestmark = pytest.mark.worker
+
+
+def _wait(client: TestClient, headers: dict, job_id: str, timeout: float = 120) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get(f"/api/v1/jobs/{job_id}", headers=headers).json()
+        if job["status"] in ("succeeded", "failed", "cancelled"):
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} still {job['status']} after {timeout} s")
+
+
+def _vote_longer_wins(session: Session, n_items: int) -> None:
+    campaign = seed_campaign(session, n_items=n_items)
+    annotator = make_user(session, "ann@example.org")
+    session.commit()
+    while (
+        task := voting_service.next_assignment(session, campaign=campaign, annotator=annotator)
+    ) is not None:
+        a, b = task.candidates
+        voting_service.cast_vote(
+            session,
+            assignment_id=task.assignment_id,
+            annotator=annotator,
+            data=VoteCreate(outcome="a" if len(a.content) > len(b.content) else "b", strength=2),
+            idempotency_key=None,
+        )
+        session.commit()
+
+
+def test_train_activate_and_score_on_a_real_worker(
+    client: TestClient, session: Session, worker: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PREFLAB_REDIS_URL", worker["PREFLAB_REDIS_URL"])
+    config.get_settings.cache_clear()
+    _vote_longer_wins(session, n_items=40)
+    researcher = bearer(session, "res@example.org", Role.researcher)
+
+    r = client.post(
+        "/api/v1/campaigns/demo/reward-models",
+        json={"encoder": "hashing", "epochs": 5, "weight_by_strength": True},
+        headers=researcher,
+    )
+    assert r.status_code == 202, r.text
+    job = _wait(client, researcher, r.json()["id"])
+    assert job["status"] == "succeeded", job["error"]
+    assert job["points"], "the training curve was not reported"
+    versions = client.get("/api/v1/campaigns/demo/reward-models", headers=researcher).json()
+    assert len(versions) == 1 and versions[0]["version"] == 1 and not versions[0]["is_active"]
+    model = versions[0]
+    assert model["data_snapshot"]["n_pairs"] == 40 and len(model["data_snapshot"]["sha256"]) == 64
+    assert (
+        0 <= model["metrics"]["accuracy"] <= 1
+        and model["metrics"]["n"] == model["data_snapshot"]["n_held_out"]
+    )
+
+    activated = client.post(f"/api/v1/reward-models/{model['id']}/activate", headers=researcher).json()
+    assert activated["is_active"]
+    r = client.post(f"/api/v1/reward-models/{model['id']}/score", headers=researcher)
+    scored = _wait(client, researcher, r.json()["id"])
+    assert scored["status"] == "succeeded", scored["error"]
+    scores = client.get(f"/api/v1/reward-models/{model['id']}/scores?limit=5000", headers=researcher).json()
+    assert len(scores) == 80 and all(isinstance(s["score"], float) for s in scores)
+    # Annotators never see scores.
+    annotator = bearer(session, "other@example.org")
+    assert client.get(f"/api/v1/reward-models/{model['id']}/scores", headers=annotator).status_code == 403
