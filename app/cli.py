@@ -9,6 +9,8 @@ from typing import Annotated
 
 import typer
 
+from app.reward_cli import rm_app
+
 app = typer.Typer(
     help="Preflab: collect human preference data.",
     no_args_is_help=True,
@@ -21,6 +23,7 @@ token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
+app.add_typer(rm_app, name="rm")
 
 DEMO_ADMIN = "admin@preflab.local"
 DEMO_ANNOTATOR = "annotator@preflab.local"

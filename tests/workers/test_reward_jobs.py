@@ -9,10 +9,8 @@ from sqlalchemy.orm import Session
 
 from app import config
 from app.auth.models import Role
-from app.voting import service as voting_service
-from app.voting.schemas import VoteCreate
 from tests.api_helpers import bearer
-from tests.factories import make_user, seed_campaign
+from tests.factories import seed_campaign_with_votes
 
 pytestmark = pytest.mark.worker
 
@@ -27,30 +25,12 @@ def _wait(client: TestClient, headers: dict, job_id: str, timeout: float = 120) 
     raise AssertionError(f"job {job_id} still {job['status']} after {timeout} s")
 
 
-def _vote_longer_wins(session: Session, n_items: int) -> None:
-    campaign = seed_campaign(session, n_items=n_items)
-    annotator = make_user(session, "ann@example.org")
-    session.commit()
-    while (
-        task := voting_service.next_assignment(session, campaign=campaign, annotator=annotator)
-    ) is not None:
-        a, b = task.candidates
-        voting_service.cast_vote(
-            session,
-            assignment_id=task.assignment_id,
-            annotator=annotator,
-            data=VoteCreate(outcome="a" if len(a.content) > len(b.content) else "b", strength=2),
-            idempotency_key=None,
-        )
-        session.commit()
-
-
 def test_train_activate_and_score_on_a_real_worker(
     client: TestClient, session: Session, worker: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PREFLAB_REDIS_URL", worker["PREFLAB_REDIS_URL"])
     config.get_settings.cache_clear()
-    _vote_longer_wins(session, n_items=40)
+    seed_campaign_with_votes(session, n_items=40)
     researcher = bearer(session, "res@example.org", Role.researcher)
 
     r = client.post(
