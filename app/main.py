@@ -18,6 +18,7 @@ from app.campaigns import views as campaigns_views
 from app.config import Settings, get_settings
 from app.errors import DomainError
 from app.exports import router as exports_api
+from app.generation import router as generation_api
 from app.items import router as items_api
 from app.jobs import router as jobs_api
 from app.jobs import views as jobs_views
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         exports_api.router,
         jobs_api.router,
         rewards_api.router,
+        generation_api.router,
         auth_api.router,
         auth_views.router,
         campaigns_views.router,

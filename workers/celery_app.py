@@ -7,7 +7,7 @@ from app.config import Settings, get_settings
 
 QUEUES = ("default", "cpu", "gpu")
 # Every module that defines tasks; workers import them all at start.
-TASK_MODULES = ("workers.tasks.maintenance", "workers.tasks.rewards")
+TASK_MODULES = ("workers.tasks.maintenance", "workers.tasks.rewards", "workers.tasks.generation")
 
 
 def make_celery(settings: Settings | None = None) -> Celery:

@@ -1,0 +1,31 @@
+"""JSON API for generation jobs: make candidates for a campaign's items with chosen systems."""
+
+from fastapi import APIRouter, status
+
+from app.campaigns.dependencies import CampaignDep
+from app.deps import Researcher, SessionDep
+from app.generation.requests import GenerateRequest
+from app.jobs import flows
+from app.jobs import service as jobs_service
+from app.jobs.schemas import JobRead
+
+router = APIRouter(prefix="/api/v1", tags=["generation"])
+
+GENERATE_TASK = "preflab.generation.generate"
+
+
+@router.post("/campaigns/{slug}/generate", status_code=status.HTTP_202_ACCEPTED, response_model=JobRead)
+def generate_candidates(
+    data: GenerateRequest, campaign: CampaignDep, session: SessionDep, user: Researcher
+) -> JobRead:
+    """Starts a job: for each item x system, `params.n` samples; new candidates are paired with the
+    item's others as comparisons. Outputs an item already has are dropped."""
+    job = flows.submit_job(
+        session,
+        kind=GENERATE_TASK,
+        params=data.model_dump(mode="json", exclude={"queue"}),
+        queue=data.queue,
+        campaign=campaign,
+        created_by=user,
+    )
+    return jobs_service.to_read(session, job)

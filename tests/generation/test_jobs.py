@@ -1,0 +1,88 @@
+"""Generation jobs through the API: candidates from a live OpenAI-compatible server and a local model,
+stored with their metadata, paired into comparisons, duplicates dropped, failures reported."""
+
+import time
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.auth.models import Role
+from app.items.models import Candidate, Comparison
+from tests.api_helpers import bearer
+from tests.factories import seed_campaign
+from tests.support.openai_server import OpenAIServer
+
+
+def _wait(client: TestClient, headers: dict, job_id: str, timeout: float = 60) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get(f"/api/v1/jobs/{job_id}", headers=headers).json()
+        if job["status"] in ("succeeded", "failed", "cancelled"):
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} did not finish")
+
+
+def test_generate_candidates_for_every_item_and_system(
+    client: TestClient, session: Session, openai_server: OpenAIServer, tiny_lm
+) -> None:
+    seed_campaign(session, n_items=3)  # 2 imported candidates and 1 comparison per item
+    researcher = bearer(session, "res@example.org", Role.researcher)
+    body = {
+        "systems": [
+            {
+                "name": "served",
+                "provider": {"kind": "openai", "base_url": openai_server.base_url, "model": "tiny"},
+            },
+            {"name": "local", "provider": {"kind": "transformers", "path": str(tiny_lm), "device": "cpu"}},
+        ],
+        "params": {"max_tokens": 6, "temperature": 1.0, "n": 2, "seed": 5},
+    }
+    r = client.post("/api/v1/campaigns/demo/generate", json=body, headers=researcher)
+    assert r.status_code == 202, r.text
+    job = _wait(client, researcher, r.json()["id"])
+    assert job["status"] == "succeeded", job["error"]
+    added = job["result"]["candidates"]
+    assert added + job["result"]["duplicates_dropped"] == 3 * 2 * 2 and added >= 3
+    generated = session.scalars(select(Candidate).where(Candidate.system.in_(["served", "local"]))).all()
+    assert len(generated) == added
+    meta = generated[0].meta
+    assert meta["job"] == job["id"] and meta["generation"]["provider"] in ("openai", "transformers")
+    assert meta["generation"]["completion_tokens"] and meta["generation"]["latency_ms"] >= 0
+    # Every item's candidates are all paired: k candidates give k(k-1)/2 comparisons.
+    per_item = session.execute(select(Candidate.item_id, func.count()).group_by(Candidate.item_id)).all()
+    expected = sum(k * (k - 1) // 2 for _, k in per_item)
+    assert session.scalar(select(func.count()).select_from(Comparison)) == expected
+    contents = [(c.item_id, c.content) for c in session.scalars(select(Candidate))]
+    assert len(contents) == len(set(contents))  # no duplicate within an item
+
+
+def test_a_failing_endpoint_fails_the_job_with_its_message(
+    client: TestClient, session: Session, openai_server: OpenAIServer
+) -> None:
+    seed_campaign(session, n_items=1)
+    researcher = bearer(session, "res@example.org", Role.researcher)
+    openai_server.mode = "fail"
+    body = {
+        "systems": [
+            {"name": "s", "provider": {"kind": "openai", "base_url": openai_server.base_url, "model": "m"}}
+        ]
+    }
+    job = _wait(
+        client,
+        researcher,
+        client.post("/api/v1/campaigns/demo/generate", json=body, headers=researcher).json()["id"],
+    )
+    assert job["status"] == "failed" and "HTTP 500" in job["error"] and job["error"].startswith("s:")
+    bad = client.post("/api/v1/campaigns/demo/generate", json={"systems": []}, headers=researcher)
+    assert bad.status_code == 422
+    secret = {
+        "systems": [
+            {
+                "name": "s",
+                "provider": {"kind": "openai", "base_url": "http://x/v1", "model": "m", "api_key": "sk-1"},
+            }
+        ]
+    }
+    assert client.post("/api/v1/campaigns/demo/generate", json=secret, headers=researcher).status_code == 422

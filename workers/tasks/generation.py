@@ -1,0 +1,107 @@
+"""Candidate generation jobs: for a campaign's items x chosen systems, n samples each."""
+
+from typing import Any
+
+from sqlalchemy import select
+
+from app.campaigns.models import Campaign
+from app.db import session_scope
+from app.generation.requests import GenerateRequest
+from app.items import service as items_service
+from app.items.models import Candidate, Item
+from workers.celery_app import celery_app
+from workers.job_runner import JobContext, JobFailed, run_job
+
+BATCH = 8
+
+
+@celery_app.task(name="preflab.generation.generate")
+def generate(job_id: str) -> dict[str, Any]:
+    return run_job(job_id, _generate)
+
+
+def _generate(ctx: JobContext) -> tuple[dict[str, Any], str]:
+    from app.generation import GenerationError, Message, make_provider
+
+    request = GenerateRequest.model_validate(ctx.params)
+    with session_scope() as session:
+        campaign = session.get(Campaign, ctx.campaign_id)
+        if campaign is None:
+            raise JobFailed("the campaign was deleted")
+        query = (
+            select(Item.id, Item.external_id, Item.prompt)
+            .where(Item.campaign_id == campaign.id)
+            .order_by(Item.id)
+        )
+        if request.item_ids is not None:
+            query = query.where(Item.external_id.in_(request.item_ids))
+        items = session.execute(query).all()
+        # Samples this job already stored (a rerun after a crash starts where it stopped).
+        done = {
+            (item_id, meta.get("system_spec"), meta.get("sample"))
+            for item_id, meta in session.execute(
+                select(Candidate.item_id, Candidate.meta).join(Item).where(Item.campaign_id == campaign.id)
+            )
+            if isinstance(meta, dict) and meta.get("job") == ctx.job_id
+        }
+    if not items:
+        raise JobFailed("no items to generate for (check item_ids)")
+
+    total = len(items) * len(request.systems)
+    finished = added = comparisons = dropped = 0
+    for spec in request.systems:
+        try:
+            provider = make_provider(spec.provider)
+        except GenerationError as exc:
+            raise JobFailed(f"{spec.name}: {exc}") from exc
+        for start in range(0, len(items), BATCH):
+            batch = [it for it in items[start : start + BATCH] if (it.id, spec.name, 0) not in done]
+            if batch:
+                conversations = [[Message(role="user", content=it.prompt)] for it in batch]
+                try:
+                    outputs = provider.generate_batch(conversations, request.params)
+                except GenerationError as exc:
+                    raise JobFailed(f"{spec.name}: {exc}") from exc
+                with session_scope() as session:
+                    campaign = session.get_one(Campaign, ctx.campaign_id)
+                    for it, samples in zip(batch, outputs, strict=True):
+                        item = session.get_one(Item, it.id)
+                        rows = [
+                            (
+                                spec.name,
+                                g.content or "",
+                                _metadata(g, job_id=ctx.job_id, system=spec.name, sample=k),
+                            )
+                            for k, g in enumerate(samples)
+                            if g.content
+                        ]
+                        new, pairs = items_service.add_candidates(
+                            session, campaign=campaign, item=item, candidates=rows
+                        )
+                        added, comparisons, dropped = (
+                            added + new,
+                            comparisons + pairs,
+                            dropped + len(samples) - new,
+                        )
+            finished += len(items[start : start + BATCH])
+            ctx.progress(finished / total, f"{spec.name}: {finished} of {total} item-system pairs")
+    result = {"candidates": added, "comparisons": comparisons, "duplicates_dropped": dropped}
+    return result, f"{added} candidates, {comparisons} new comparisons ({dropped} duplicates dropped)"
+
+
+def _metadata(generation: Any, *, job_id: str, system: str, sample: int) -> dict[str, Any]:
+    return {
+        "job": job_id,
+        "system_spec": system,
+        "sample": sample,
+        "generation": {
+            "provider": generation.provider,
+            "model": generation.model,
+            "params": generation.params,
+            "latency_ms": generation.latency_ms,
+            "prompt_tokens": generation.prompt_tokens,
+            "completion_tokens": generation.completion_tokens,
+            "seed": generation.seed,
+            "finish_reason": generation.finish_reason,
+        },
+    }
