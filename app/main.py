@@ -19,6 +19,7 @@ from app.config import Settings, get_settings
 from app.errors import DomainError
 from app.exports import router as exports_api
 from app.generation import router as generation_api
+from app.generation import views as generation_views
 from app.items import router as items_api
 from app.jobs import router as jobs_api
 from app.jobs import views as jobs_views
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         voting_views.router,
         jobs_views.router,
         rewards_views.router,
+        generation_views.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")

@@ -15,9 +15,13 @@ class Series:
     last: float
 
 
-def series(points: list[dict[str, Any]], *, x: str = "step") -> list[Series]:
-    """One polyline per numeric key (other than `x`), each scaled to its own range."""
-    names = sorted({k for p in points for k, v in p.items() if k != x and isinstance(v, int | float)})
+def series(
+    points: list[dict[str, Any]], *, x: str = "step", skip: tuple[str, ...] = ("epoch",)
+) -> list[Series]:
+    """One polyline per numeric key (other than `x` and counters), each scaled to its own range."""
+    names = sorted(
+        {k for p in points for k, v in p.items() if k != x and k not in skip and isinstance(v, int | float)}
+    )
     xs = [float(p.get(x, i)) for i, p in enumerate(points)]
     if not xs:
         return []

@@ -5,28 +5,17 @@ Set-up goes through the CLI and the JSON API; then an annotator logs in, votes b
 """
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.conftest import BACKEND, PASSWORD, ROOT, run_cli
+from tests.browser.chromium import ARTIFACTS, CHROMIUM
+from tests.conftest import BACKEND, PASSWORD, run_cli
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = ROOT / "test-artifacts" / "browser"
 # Names no page, script or stylesheet could contain by chance.
 SYSTEMS = ("zephyr-orchid-7b", "basalt-quokka-13b")
 ANNOTATOR = "ann@example.org"
@@ -38,16 +27,6 @@ pytestmark = [
         not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is missing (apt-get install chromium)"
     ),
 ]
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def _items(n: int) -> list[dict[str, Any]]:
