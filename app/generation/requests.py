@@ -6,6 +6,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.generation.base import GenerationParams, ProviderConfig
 
+GENERATE_TASK = "preflab.generation.generate"  # workers/tasks/generation.py
+
 
 class SystemSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")

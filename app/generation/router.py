@@ -4,14 +4,12 @@ from fastapi import APIRouter, status
 
 from app.campaigns.dependencies import CampaignDep
 from app.deps import Researcher, SessionDep
-from app.generation.requests import GenerateRequest
+from app.generation.requests import GENERATE_TASK, GenerateRequest
 from app.jobs import flows
 from app.jobs import service as jobs_service
 from app.jobs.schemas import JobRead
 
 router = APIRouter(prefix="/api/v1", tags=["generation"])
-
-GENERATE_TASK = "preflab.generation.generate"
 
 
 @router.post("/campaigns/{slug}/generate", status_code=status.HTTP_202_ACCEPTED, response_model=JobRead)

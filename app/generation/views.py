@@ -10,8 +10,7 @@ from app.auth.models import Role
 from app.campaigns import service as campaigns_service
 from app.deps import OptionalUser, SessionDep, ensure_role
 from app.errors import Invalid
-from app.generation.requests import GenerateRequest
-from app.generation.router import GENERATE_TASK
+from app.generation.requests import GENERATE_TASK, GenerateRequest
 from app.jobs import flows
 from app.web import login_redirect, redirect, render
 

@@ -15,9 +15,6 @@ from app.rewards.schemas import CandidateScoreRead, RewardModelRead, TrainReques
 
 router = APIRouter(prefix="/api/v1", tags=["reward models"])
 
-TRAIN_TASK = "preflab.rewards.train"
-SCORE_TASK = "preflab.rewards.score"
-
 
 @router.post("/campaigns/{slug}/reward-models", status_code=status.HTTP_202_ACCEPTED, response_model=JobRead)
 def train_reward_model(
@@ -26,7 +23,7 @@ def train_reward_model(
     """Starts a training job on the campaign's votes; the new version appears when it succeeds."""
     job = flows.submit_job(
         session,
-        kind=TRAIN_TASK,
+        kind=service.TRAIN_TASK,
         params=data.model_dump(exclude={"queue"}),
         queue=data.queue,
         campaign=campaign,
@@ -57,7 +54,7 @@ def score_candidates(model_id: str, session: SessionDep, user: Researcher) -> Jo
     model = service.get_version(session, public_id=model_id)
     job = flows.submit_job(
         session,
-        kind=SCORE_TASK,
+        kind=service.SCORE_TASK,
         params={"reward_model": model.public_id},
         queue="cpu",
         campaign=session.get(Campaign, model.campaign_id),

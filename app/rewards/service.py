@@ -12,6 +12,10 @@ from app.jobs.models import Job
 from app.rewards.models import CandidateScore, RewardModel
 from app.rewards.schemas import CandidateScoreRead, RewardModelRead
 
+# The Celery tasks that do the work (workers/tasks/rewards.py).
+TRAIN_TASK = "preflab.rewards.train"
+SCORE_TASK = "preflab.rewards.score"
+
 
 def record_version(
     session: Session,

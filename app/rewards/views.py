@@ -13,7 +13,6 @@ from app.deps import OptionalUser, SessionDep, ensure_role
 from app.errors import Invalid
 from app.jobs import flows
 from app.rewards import service
-from app.rewards.router import SCORE_TASK, TRAIN_TASK
 from app.rewards.schemas import TrainRequest
 from app.web import login_redirect, redirect, render
 
@@ -67,7 +66,7 @@ def train_from_form(
         raise Invalid("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from exc
     job = flows.submit_job(
         session,
-        kind=TRAIN_TASK,
+        kind=service.TRAIN_TASK,
         params=data.model_dump(exclude={"queue"}),
         queue=data.queue,
         campaign=campaign,
@@ -94,7 +93,7 @@ def score(request: Request, model_id: str, session: SessionDep, user: OptionalUs
     model = service.get_version(session, public_id=model_id)
     job = flows.submit_job(
         session,
-        kind=SCORE_TASK,
+        kind=service.SCORE_TASK,
         params={"reward_model": model.public_id},
         queue="cpu",
         campaign=session.get_one(Campaign, model.campaign_id),

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from app.auth.models import Role
 from app.items.models import Candidate, Comparison
 from tests.api_helpers import bearer
-from tests.factories import seed_campaign
+from tests.factories import seed_campaign, seed_campaign_with_votes
 from tests.support.openai_server import OpenAIServer
 
 
@@ -86,3 +86,36 @@ def test_a_failing_endpoint_fails_the_job_with_its_message(
         ]
     }
     assert client.post("/api/v1/campaigns/demo/generate", json=secret, headers=researcher).status_code == 422
+
+
+def test_new_candidates_are_scored_by_the_active_reward_model(
+    client: TestClient, session: Session, tiny_lm
+) -> None:
+    seed_campaign_with_votes(session, n_items=16)
+    researcher = bearer(session, "res@example.org", Role.researcher)
+    trained = _wait(
+        client,
+        researcher,
+        client.post("/api/v1/campaigns/demo/reward-models", json={}, headers=researcher).json()["id"],
+    )
+    assert trained["status"] == "succeeded", trained["error"]
+    model_id = trained["result"]["reward_model"]
+    assert client.post(f"/api/v1/reward-models/{model_id}/activate", headers=researcher).status_code == 200
+
+    body = {
+        "systems": [
+            {"name": "local", "provider": {"kind": "transformers", "path": str(tiny_lm), "device": "cpu"}}
+        ],
+        "params": {"max_tokens": 5, "temperature": 1.0, "seed": 2},
+        "item_ids": ["q0", "q1"],
+    }
+    job = _wait(
+        client,
+        researcher,
+        client.post("/api/v1/campaigns/demo/generate", json=body, headers=researcher).json()["id"],
+    )
+    assert job["status"] == "succeeded" and job["result"]["candidates"] >= 1
+    scoring = _wait(client, researcher, job["result"]["scoring_job"])
+    assert scoring["status"] == "succeeded", scoring["error"]
+    scores = client.get(f"/api/v1/reward-models/{model_id}/scores?limit=5000", headers=researcher).json()
+    assert {"local"} <= {s["system"] for s in scores} and len(scores) == 32 + job["result"]["candidates"]

@@ -6,9 +6,12 @@ from sqlalchemy import select
 
 from app.campaigns.models import Campaign
 from app.db import session_scope
+from app.errors import Unavailable
 from app.generation.requests import GenerateRequest
 from app.items import service as items_service
 from app.items.models import Candidate, Item
+from app.jobs import flows
+from app.rewards import service as rewards_service
 from workers.celery_app import celery_app
 from workers.job_runner import JobContext, JobFailed, run_job
 
@@ -85,8 +88,34 @@ def _generate(ctx: JobContext) -> tuple[dict[str, Any], str]:
                         )
             finished += len(items[start : start + BATCH])
             ctx.progress(finished / total, f"{spec.name}: {finished} of {total} item-system pairs")
-    result = {"candidates": added, "comparisons": comparisons, "duplicates_dropped": dropped}
-    return result, f"{added} candidates, {comparisons} new comparisons ({dropped} duplicates dropped)"
+    result: dict[str, Any] = {"candidates": added, "comparisons": comparisons, "duplicates_dropped": dropped}
+    message = f"{added} candidates, {comparisons} new comparisons ({dropped} duplicates dropped)"
+    if added:
+        scoring = _score_with_active_model(ctx)
+        if scoring is not None:
+            result["scoring_job"] = scoring
+            message += "; scoring them with the active reward model"
+    return result, message
+
+
+def _score_with_active_model(ctx: JobContext) -> str | None:
+    """New candidates get the campaign's active reward model's scores, in a job of their own."""
+    with session_scope() as session:
+        active = rewards_service.active_version(session, campaign_id=ctx.campaign_id or 0)
+        if active is None:
+            return None
+        try:
+            job = flows.submit_job(
+                session,
+                kind=rewards_service.SCORE_TASK,
+                params={"reward_model": active.public_id},
+                queue="cpu",
+                campaign=session.get(Campaign, ctx.campaign_id),
+            )
+        except Unavailable:
+            # The candidates are stored; the scoring job is on the jobs page, failed, to retry.
+            return None
+        return job.public_id
 
 
 def _metadata(generation: Any, *, job_id: str, system: str, sample: int) -> dict[str, Any]:
