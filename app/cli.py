@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from app.leaderboard.cli import leaderboard_command
 from app.reward_cli import rm_app
 
 app = typer.Typer(
@@ -24,6 +25,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(rm_app, name="rm")
+app.command("leaderboard")(leaderboard_command)
 
 DEMO_ADMIN = "admin@preflab.local"
 DEMO_ANNOTATOR = "annotator@preflab.local"

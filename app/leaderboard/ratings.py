@@ -168,13 +168,18 @@ def online_elo(battles: list[tuple[str, str, float]], *, k: float = 4.0) -> dict
 
 
 def style_controlled(
-    battles: list[tuple[str, str, float, np.ndarray]], *, feature_names: list[str], l2: float = 1e-4
+    battles: list[tuple[str, str, float, np.ndarray]],
+    *,
+    feature_names: list[str],
+    l2: float = 1e-4,
+    rounds: int = 0,
+    seed: int = 0,
 ) -> Leaderboard:
     """Bradley-Terry with style covariates: P(a beats b) = sigmoid(t_a - t_b + beta . (f_a - f_b)).
 
     Each battle gives (a, b, outcome, f_a - f_b) with style features (e.g. length, headers, lists,
     bold) already normalised by the caller; the betas are returned beside the style-free scores.
-    Point estimates only; intervals come from bootstrapping this fit like the plain one.
+    With rounds > 0, intervals come from a Poisson bootstrap over the battles (weights ~ Poisson(1)).
     """
     systems = sorted({a for a, _, _, _ in battles} | {b for _, b, _, _ in battles})
     where = {s: i for i, s in enumerate(systems)}
@@ -184,23 +189,37 @@ def style_controlled(
     y = np.array([o for _, _, o, _ in battles], dtype=float)
     x = np.array([f for _, _, _, f in battles], dtype=float).reshape(len(battles), m)
 
-    def objective(params: np.ndarray) -> tuple[float, np.ndarray]:
-        theta, beta = params[:n], params[n:]
-        d = theta[i] - theta[j] + x @ beta
-        loss = (y * np.logaddexp(0, -d) + (1 - y) * np.logaddexp(0, d)).sum() + l2 * (params**2).sum()
-        g = 1 / (1 + np.exp(-d)) - y
-        grad_theta = np.zeros(n)
-        np.add.at(grad_theta, i, g)
-        np.add.at(grad_theta, j, -g)
-        return float(loss), np.concatenate([grad_theta, x.T @ g]) + 2 * l2 * params
+    def fit(weights: np.ndarray, start: np.ndarray) -> np.ndarray:
+        def objective(params: np.ndarray) -> tuple[float, np.ndarray]:
+            theta, beta = params[:n], params[n:]
+            d = theta[i] - theta[j] + x @ beta
+            loss = (weights * (y * np.logaddexp(0, -d) + (1 - y) * np.logaddexp(0, d))).sum()
+            g = weights * (1 / (1 + np.exp(-d)) - y)
+            grad_theta = np.bincount(i, g, n) - np.bincount(j, g, n)
+            grad = np.concatenate([grad_theta, x.T @ g]) + 2 * l2 * params
+            return float(loss + l2 * (params**2).sum()), grad
 
-    result = minimize(objective, np.zeros(n + m), jac=True, method="L-BFGS-B")
-    theta = result.x[:n] - result.x[:n].mean()
+        params = minimize(objective, start, jac=True, method="L-BFGS-B").x
+        params[:n] -= params[:n].mean()
+        return params
+
+    point = fit(np.ones(len(battles)), np.zeros(n + m))
+    battle_counts = np.bincount(i, minlength=n) + np.bincount(j, minlength=n)
+    lower = upper = np.full(n, np.nan)
+    ranks = np.zeros(n, dtype=int)
+    if rounds:
+        rng = np.random.default_rng(seed)
+        samples = np.array(
+            [fit(rng.poisson(1.0, len(battles)).astype(float), point)[:n] for _ in range(rounds)]
+        )
+        lower, upper = np.percentile(samples, [2.5, 97.5], axis=0)
+        ranks = interval_ranks(lower, upper)
+    to_elo = lambda v: float(ELO_BASE + ELO_SCALE * v)  # noqa: E731
     ratings = [
-        Rating(s, float(ELO_BASE + ELO_SCALE * theta[k]), np.nan, np.nan, 0, int(((i == k) | (j == k)).sum()))
+        Rating(s, to_elo(point[k]), to_elo(lower[k]), to_elo(upper[k]), int(ranks[k]), int(battle_counts[k]))
         for k, s in enumerate(systems)
     ]
     return Leaderboard(
-        ratings=sorted(ratings, key=lambda r: -r.score),
-        style_coefficients={name: float(b) for name, b in zip(feature_names, result.x[n:], strict=True)},
+        ratings=sorted(ratings, key=lambda r: (-r.score, r.system)),
+        style_coefficients={name: float(b) for name, b in zip(feature_names, point[n:], strict=True)},
     )
