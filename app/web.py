@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from markdown_it import MarkdownIt
 from markupsafe import Markup
+from pydantic import ValidationError
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
@@ -24,6 +25,7 @@ from pygments.lexers.special import TextLexer
 from pygments.util import ClassNotFound
 
 from app.deps import csrf_token
+from app.errors import Invalid
 
 ROOT = Path(__file__).resolve().parent.parent
 STATIC = ROOT / "static"
@@ -192,3 +194,8 @@ def _reload_url(request: Request) -> str:
     if request.headers.get("HX-Request") == "true":
         return _page_of(request)
     return request.url.path if request.method == "GET" else "/campaigns"
+
+
+def form_errors(exc: ValidationError) -> Invalid:
+    """A form's validation errors as one readable 422 ("field: reason; ...")."""
+    return Invalid("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))

@@ -1,5 +1,8 @@
-"""Small helpers for API tests: users with tokens, authorised headers."""
+"""Small helpers for API tests: users with tokens, authorised headers, waiting for jobs."""
 
+import time
+
+from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from app.auth.models import Role
@@ -11,3 +14,15 @@ def bearer(session: Session, email: str, role: Role = Role.annotator) -> dict[st
     token = make_token(session, user)
     session.commit()
     return {"Authorization": f"Bearer {token}"}
+
+
+def wait_for_job(client: TestClient, headers: dict[str, str], job_id: str, timeout: float = 120) -> dict:
+    """Polls GET /api/v1/jobs/{id} until the job finished; returns it (fails the test on timeout)."""
+    deadline = time.monotonic() + timeout
+    job: dict = {}
+    while time.monotonic() < deadline:
+        job = client.get(f"/api/v1/jobs/{job_id}", headers=headers).json()
+        if job["status"] in ("succeeded", "failed", "cancelled"):
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} still {job.get('status')} after {timeout} s")

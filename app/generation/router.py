@@ -4,8 +4,8 @@ from fastapi import APIRouter, status
 
 from app.campaigns.dependencies import CampaignDep
 from app.deps import Researcher, SessionDep
-from app.generation.requests import GENERATE_TASK, GenerateRequest
-from app.jobs import flows
+from app.generation import flows
+from app.generation.requests import GenerateRequest
 from app.jobs import service as jobs_service
 from app.jobs.schemas import JobRead
 
@@ -18,12 +18,5 @@ def generate_candidates(
 ) -> JobRead:
     """Starts a job: for each item x system, `params.n` samples; new candidates are paired with the
     item's others as comparisons. Outputs an item already has are dropped."""
-    job = flows.submit_job(
-        session,
-        kind=GENERATE_TASK,
-        params=data.model_dump(mode="json", exclude={"queue"}),
-        queue=data.queue,
-        campaign=campaign,
-        created_by=user,
-    )
+    job = flows.start_generation(session, campaign=campaign, request=data, user=user)
     return jobs_service.to_read(session, job)

@@ -6,22 +6,17 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from app.auth.models import Role
 from app.campaigns import service as campaigns_service
-from app.deps import OptionalUser, SessionDep, ensure_role
-from app.errors import Invalid
-from app.generation.requests import GENERATE_TASK, GenerateRequest
-from app.jobs import flows
-from app.web import login_redirect, redirect, render
+from app.deps import Researcher, SessionDep
+from app.generation import flows
+from app.generation.requests import GenerateRequest
+from app.web import form_errors, redirect, render
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/campaigns/{slug}/generate")
-def generate_page(request: Request, slug: str, session: SessionDep, user: OptionalUser) -> Response:
-    if user is None:
-        return login_redirect(request)
-    ensure_role(user, Role.researcher)
+def generate_page(request: Request, slug: str, session: SessionDep, user: Researcher) -> Response:
     campaign = campaigns_service.get_campaign(session, slug=slug)
     return render(request, "generation/page.html", {"user": user, "campaign": campaign})
 
@@ -31,7 +26,7 @@ def generate_from_form(
     request: Request,
     slug: str,
     session: SessionDep,
-    user: OptionalUser,
+    user: Researcher,
     system: Annotated[str, Form()] = "",
     kind: Annotated[str, Form()] = "openai",
     base_url: Annotated[str, Form()] = "",
@@ -43,9 +38,6 @@ def generate_from_form(
     temperature: Annotated[float, Form()] = 0.7,
     queue: Annotated[str, Form()] = "cpu",
 ) -> Response:
-    if user is None:
-        return login_redirect(request)
-    ensure_role(user, Role.researcher)
     campaign = campaigns_service.get_campaign(session, slug=slug)
     if kind == "openai":
         provider = {
@@ -65,13 +57,6 @@ def generate_from_form(
             }
         )
     except ValidationError as exc:
-        raise Invalid("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from exc
-    job = flows.submit_job(
-        session,
-        kind=GENERATE_TASK,
-        params=data.model_dump(mode="json", exclude={"queue"}),
-        queue=data.queue,
-        campaign=campaign,
-        created_by=user,
-    )
+        raise form_errors(exc) from exc
+    job = flows.start_generation(session, campaign=campaign, request=data, user=user)
     return redirect(request, f"/jobs/{job.public_id}")

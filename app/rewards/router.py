@@ -5,12 +5,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from app.campaigns.dependencies import CampaignDep
-from app.campaigns.models import Campaign
 from app.deps import Researcher, SessionDep
-from app.jobs import flows
 from app.jobs import service as jobs_service
 from app.jobs.schemas import JobRead
-from app.rewards import service
+from app.rewards import flows, service
 from app.rewards.schemas import CandidateScoreRead, RewardModelRead, TrainRequest
 
 router = APIRouter(prefix="/api/v1", tags=["reward models"])
@@ -21,14 +19,7 @@ def train_reward_model(
     data: TrainRequest, campaign: CampaignDep, session: SessionDep, user: Researcher
 ) -> JobRead:
     """Starts a training job on the campaign's votes; the new version appears when it succeeds."""
-    job = flows.submit_job(
-        session,
-        kind=service.TRAIN_TASK,
-        params=data.model_dump(exclude={"queue"}),
-        queue=data.queue,
-        campaign=campaign,
-        created_by=user,
-    )
+    job = flows.start_training(session, campaign=campaign, request=data, user=user)
     return jobs_service.to_read(session, job)
 
 
@@ -52,14 +43,7 @@ def activate_reward_model(model_id: str, session: SessionDep, user: Researcher) 
 def score_candidates(model_id: str, session: SessionDep, user: Researcher) -> JobRead:
     """Starts a job that scores every candidate of the model's campaign with this version."""
     model = service.get_version(session, public_id=model_id)
-    job = flows.submit_job(
-        session,
-        kind=service.SCORE_TASK,
-        params={"reward_model": model.public_id},
-        queue="cpu",
-        campaign=session.get(Campaign, model.campaign_id),
-        created_by=user,
-    )
+    job = flows.start_scoring(session, model=model, user=user)
     return jobs_service.to_read(session, job)
 
 

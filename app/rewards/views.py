@@ -6,24 +6,18 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from app.auth.models import Role
 from app.campaigns import service as campaigns_service
 from app.campaigns.models import Campaign
-from app.deps import OptionalUser, SessionDep, ensure_role
-from app.errors import Invalid
-from app.jobs import flows
-from app.rewards import service
+from app.deps import Researcher, SessionDep
+from app.rewards import flows, service
 from app.rewards.schemas import TrainRequest
-from app.web import login_redirect, redirect, render
+from app.web import form_errors, redirect, render
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/campaigns/{slug}/reward-models")
-def reward_models_page(request: Request, slug: str, session: SessionDep, user: OptionalUser) -> Response:
-    if user is None:
-        return login_redirect(request)
-    ensure_role(user, Role.researcher)
+def reward_models_page(request: Request, slug: str, session: SessionDep, user: Researcher) -> Response:
     campaign = campaigns_service.get_campaign(session, slug=slug)
     versions = [service.to_read(session, m) for m in service.list_versions(session, campaign=campaign)]
     active = next((v for v in versions if v.is_active), None)
@@ -41,16 +35,13 @@ def train_from_form(
     request: Request,
     slug: str,
     session: SessionDep,
-    user: OptionalUser,
+    user: Researcher,
     encoder: Annotated[str, Form()] = "hashing",
     head: Annotated[str, Form()] = "bt",
     epochs: Annotated[int, Form()] = 3,
     weight_by_strength: Annotated[bool, Form()] = False,
     queue: Annotated[str, Form()] = "cpu",
 ) -> Response:
-    if user is None:
-        return login_redirect(request)
-    ensure_role(user, Role.researcher)
     campaign = campaigns_service.get_campaign(session, slug=slug)
     try:
         data = TrainRequest.model_validate(
@@ -63,40 +54,20 @@ def train_from_form(
             }
         )
     except ValidationError as exc:
-        raise Invalid("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from exc
-    job = flows.submit_job(
-        session,
-        kind=service.TRAIN_TASK,
-        params=data.model_dump(exclude={"queue"}),
-        queue=data.queue,
-        campaign=campaign,
-        created_by=user,
-    )
+        raise form_errors(exc) from exc
+    job = flows.start_training(session, campaign=campaign, request=data, user=user)
     return redirect(request, f"/jobs/{job.public_id}")
 
 
 @router.post("/reward-models/{model_id}/activate")
-def activate(request: Request, model_id: str, session: SessionDep, user: OptionalUser) -> Response:
-    if user is None:
-        return login_redirect(request)
-    ensure_role(user, Role.researcher)
+def activate(request: Request, model_id: str, session: SessionDep, user: Researcher) -> Response:
     model = service.activate(session, model=service.get_version(session, public_id=model_id))
     campaign = session.get_one(Campaign, model.campaign_id)
     return redirect(request, f"/campaigns/{campaign.slug}/reward-models")
 
 
 @router.post("/reward-models/{model_id}/score")
-def score(request: Request, model_id: str, session: SessionDep, user: OptionalUser) -> Response:
-    if user is None:
-        return login_redirect(request)
-    ensure_role(user, Role.researcher)
+def score(request: Request, model_id: str, session: SessionDep, user: Researcher) -> Response:
     model = service.get_version(session, public_id=model_id)
-    job = flows.submit_job(
-        session,
-        kind=service.SCORE_TASK,
-        params={"reward_model": model.public_id},
-        queue="cpu",
-        campaign=session.get_one(Campaign, model.campaign_id),
-        created_by=user,
-    )
+    job = flows.start_scoring(session, model=model, user=user)
     return redirect(request, f"/jobs/{job.public_id}")

@@ -1,27 +1,15 @@
 """Generation jobs through the API: candidates from a live OpenAI-compatible server and a local model,
 stored with their metadata, paired into comparisons, duplicates dropped, failures reported."""
 
-import time
-
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.auth.models import Role
 from app.items.models import Candidate, Comparison
-from tests.api_helpers import bearer
+from tests.api_helpers import bearer, wait_for_job
 from tests.factories import seed_campaign, seed_campaign_with_votes
 from tests.support.openai_server import OpenAIServer
-
-
-def _wait(client: TestClient, headers: dict, job_id: str, timeout: float = 60) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = client.get(f"/api/v1/jobs/{job_id}", headers=headers).json()
-        if job["status"] in ("succeeded", "failed", "cancelled"):
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} did not finish")
 
 
 def test_generate_candidates_for_every_item_and_system(
@@ -41,7 +29,7 @@ def test_generate_candidates_for_every_item_and_system(
     }
     r = client.post("/api/v1/campaigns/demo/generate", json=body, headers=researcher)
     assert r.status_code == 202, r.text
-    job = _wait(client, researcher, r.json()["id"])
+    job = wait_for_job(client, researcher, r.json()["id"])
     assert job["status"] == "succeeded", job["error"]
     added = job["result"]["candidates"]
     assert added + job["result"]["duplicates_dropped"] == 3 * 2 * 2 and added >= 3
@@ -69,7 +57,7 @@ def test_a_failing_endpoint_fails_the_job_with_its_message(
             {"name": "s", "provider": {"kind": "openai", "base_url": openai_server.base_url, "model": "m"}}
         ]
     }
-    job = _wait(
+    job = wait_for_job(
         client,
         researcher,
         client.post("/api/v1/campaigns/demo/generate", json=body, headers=researcher).json()["id"],
@@ -93,7 +81,7 @@ def test_new_candidates_are_scored_by_the_active_reward_model(
 ) -> None:
     seed_campaign_with_votes(session, n_items=16)
     researcher = bearer(session, "res@example.org", Role.researcher)
-    trained = _wait(
+    trained = wait_for_job(
         client,
         researcher,
         client.post("/api/v1/campaigns/demo/reward-models", json={}, headers=researcher).json()["id"],
@@ -109,13 +97,13 @@ def test_new_candidates_are_scored_by_the_active_reward_model(
         "params": {"max_tokens": 5, "temperature": 1.0, "seed": 2},
         "item_ids": ["q0", "q1"],
     }
-    job = _wait(
+    job = wait_for_job(
         client,
         researcher,
         client.post("/api/v1/campaigns/demo/generate", json=body, headers=researcher).json()["id"],
     )
     assert job["status"] == "succeeded" and job["result"]["candidates"] >= 1
-    scoring = _wait(client, researcher, job["result"]["scoring_job"])
+    scoring = wait_for_job(client, researcher, job["result"]["scoring_job"])
     assert scoring["status"] == "succeeded", scoring["error"]
     scores = client.get(f"/api/v1/reward-models/{model_id}/scores?limit=5000", headers=researcher).json()
     assert {"local"} <= {s["system"] for s in scores} and len(scores) == 32 + job["result"]["candidates"]

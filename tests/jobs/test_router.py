@@ -1,24 +1,12 @@
 """Jobs over HTTP: started by a domain route, dispatched after the commit, followed, cancelled, retried."""
 
-import time
-
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from app.auth.models import Role
 from app.jobs import service
-from tests.api_helpers import bearer
+from tests.api_helpers import bearer, wait_for_job
 from tests.factories import seed_campaign
-
-
-def _wait_finished(client: TestClient, headers: dict, job_id: str, timeout: float = 30) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = client.get(f"/api/v1/jobs/{job_id}", headers=headers).json()
-        if job["status"] in ("succeeded", "failed", "cancelled"):
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} did not finish: {job}")
 
 
 def test_a_job_runs_in_process_without_redis_and_fails_clearly(client: TestClient, session: Session) -> None:
@@ -26,14 +14,14 @@ def test_a_job_runs_in_process_without_redis_and_fails_clearly(client: TestClien
     researcher = bearer(session, "res@example.org", Role.researcher)
     r = client.post("/api/v1/campaigns/demo/reward-models", json={"encoder": "hashing"}, headers=researcher)
     assert r.status_code == 202, r.text
-    job = _wait_finished(client, researcher, r.json()["id"])
+    job = wait_for_job(client, researcher, r.json()["id"])
     assert job["status"] == "failed" and "at least 10" in job["error"] and job["campaign"] == "demo"
     listed = client.get("/api/v1/jobs?campaign=demo", headers=researcher).json()
     assert [j["id"] for j in listed] == [job["id"]]
 
     retried = client.post(f"/api/v1/jobs/{job['id']}/retry", headers=researcher)
     assert retried.status_code == 200
-    again = _wait_finished(client, researcher, job["id"])
+    again = wait_for_job(client, researcher, job["id"])
     assert again["status"] == "failed" and again["attempts"] == 2
     assert client.post(f"/api/v1/jobs/{job['id']}/cancel", headers=researcher).status_code == 409
 

@@ -1,28 +1,16 @@
 """Reward-model jobs end to end on a real worker: train from votes, a version appears, activate it,
 score the campaign's candidates with it."""
 
-import time
-
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from app import config
 from app.auth.models import Role
-from tests.api_helpers import bearer
+from tests.api_helpers import bearer, wait_for_job
 from tests.factories import seed_campaign_with_votes
 
 pytestmark = pytest.mark.worker
-
-
-def _wait(client: TestClient, headers: dict, job_id: str, timeout: float = 120) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = client.get(f"/api/v1/jobs/{job_id}", headers=headers).json()
-        if job["status"] in ("succeeded", "failed", "cancelled"):
-            return job
-        time.sleep(0.2)
-    raise AssertionError(f"job {job_id} still {job['status']} after {timeout} s")
 
 
 def test_train_activate_and_score_on_a_real_worker(
@@ -39,7 +27,7 @@ def test_train_activate_and_score_on_a_real_worker(
         headers=researcher,
     )
     assert r.status_code == 202, r.text
-    job = _wait(client, researcher, r.json()["id"])
+    job = wait_for_job(client, researcher, r.json()["id"])
     assert job["status"] == "succeeded", job["error"]
     assert job["points"], "the training curve was not reported"
     versions = client.get("/api/v1/campaigns/demo/reward-models", headers=researcher).json()
@@ -54,7 +42,7 @@ def test_train_activate_and_score_on_a_real_worker(
     activated = client.post(f"/api/v1/reward-models/{model['id']}/activate", headers=researcher).json()
     assert activated["is_active"]
     r = client.post(f"/api/v1/reward-models/{model['id']}/score", headers=researcher)
-    scored = _wait(client, researcher, r.json()["id"])
+    scored = wait_for_job(client, researcher, r.json()["id"])
     assert scored["status"] == "succeeded", scored["error"]
     scores = client.get(f"/api/v1/reward-models/{model['id']}/scores?limit=5000", headers=researcher).json()
     assert len(scores) == 80 and all(isinstance(s["score"], float) for s in scores)

@@ -10,7 +10,7 @@ from app.errors import Unavailable
 from app.generation.requests import GenerateRequest
 from app.items import service as items_service
 from app.items.models import Candidate, Item
-from app.jobs import flows
+from app.rewards import flows as rewards_flows
 from app.rewards import service as rewards_service
 from workers.celery_app import celery_app
 from workers.job_runner import JobContext, JobFailed, run_job
@@ -105,13 +105,7 @@ def _score_with_active_model(ctx: JobContext) -> str | None:
         if active is None:
             return None
         try:
-            job = flows.submit_job(
-                session,
-                kind=rewards_service.SCORE_TASK,
-                params={"reward_model": active.public_id},
-                queue="cpu",
-                campaign=session.get(Campaign, ctx.campaign_id),
-            )
+            job = rewards_flows.start_scoring(session, model=active, user=None)
         except Unavailable:
             # The candidates are stored; the scoring job is on the jobs page, failed, to retry.
             return None
