@@ -43,13 +43,21 @@ class Leaderboard:
 
 
 def _index(counts: list[PairCounts]) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """Systems, one row per unordered pair (lower index first; (a, b) and (b, a) merged), the wins of
+    each side with ties as half a win each, and battles per system."""
     systems = sorted({c.a for c in counts} | {c.b for c in counts})
     where = {s: i for i, s in enumerate(systems)}
-    pairs = np.array([[where[c.a], where[c.b]] for c in counts], dtype=int).reshape(-1, 2)
-    # Ties as half a win each way.
-    wins = np.array([[c.wins_a + c.ties / 2, c.wins_b + c.ties / 2] for c in counts], dtype=float).reshape(
-        -1, 2
-    )
+    merged: dict[tuple[int, int], list[float]] = {}
+    for c in counts:
+        i, j = where[c.a], where[c.b]
+        won_i, won_j = c.wins_a + c.ties / 2, c.wins_b + c.ties / 2
+        if i > j:
+            i, j, won_i, won_j = j, i, won_j, won_i
+        cell = merged.setdefault((i, j), [0.0, 0.0])
+        cell[0] += won_i
+        cell[1] += won_j
+    pairs = np.array(list(merged), dtype=int).reshape(-1, 2)
+    wins = np.array(list(merged.values()), dtype=float).reshape(-1, 2)
     battles = np.zeros(len(systems))
     np.add.at(battles, pairs[:, 0], wins.sum(1))
     np.add.at(battles, pairs[:, 1], wins.sum(1))
@@ -89,24 +97,39 @@ def interval_ranks(lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
 
 
 def _newton_batch(
-    counts: np.ndarray, start: np.ndarray, *, l2: float = 1e-4, iterations: int = 30, tolerance: float = 1e-6
+    pairs: np.ndarray,
+    wins: np.ndarray,
+    n: int,
+    start: np.ndarray,
+    *,
+    l2: float = 1e-4,
+    iterations: int = 30,
+    tolerance: float = 1e-6,
 ) -> np.ndarray:
-    """Bradley-Terry fits for many count matrices at once (counts[r, i, j] = wins of i over j).
+    """Bradley-Terry fits for many resamples at once: wins[r, k] = (wins of pairs[k, 0], of pairs[k, 1]).
 
-    Newton's method on the penalised log likelihood, batched: the gradient is sum_j N_ij P_ij - C_ij
-    and the Hessian the graph Laplacian of N_ij P_ij (1 - P_ij) (Hunter 2004 for the model; the
-    batching is what makes 1,000 bootstrap rounds a few dense solves instead of 1,000 optimiser runs).
+    Newton's method on the penalised log likelihood, batched over the resamples: per pair the gradient
+    term is N p - w (N games, p the first side's win probability) and the Hessian is the graph
+    Laplacian of N p (1 - p) (Hunter 2004 for the model). Batching makes 1,000 bootstrap rounds a few
+    dense solves instead of 1,000 optimiser runs.
     """
-    games = counts + counts.transpose(0, 2, 1)
-    theta = np.broadcast_to(start, counts.shape[:2]).copy()
-    ridge = 2 * l2 * np.eye(counts.shape[1])
+    first, second = pairs[:, 0], pairs[:, 1]
+    incidence = np.zeros((len(pairs), n))
+    incidence[np.arange(len(pairs)), first] = 1.0
+    incidence[np.arange(len(pairs)), second] = -1.0
+    touches = np.abs(incidence)
+    games = wins.sum(2)
+    theta = np.broadcast_to(start, (wins.shape[0], n)).copy()
+    ridge = 2 * l2 * np.eye(n)
+    diagonal = np.arange(n)
     for _ in range(iterations):
-        p = 1 / (1 + np.exp(theta[:, None, :] - theta[:, :, None]))  # p[r, i, j] = P(i beats j)
-        grad = (games * p - counts).sum(2) + 2 * l2 * theta
+        p = 1 / (1 + np.exp(theta[:, second] - theta[:, first]))
+        grad = (games * p - wins[:, :, 0]) @ incidence + 2 * l2 * theta
         weight = games * p * (1 - p)
-        hessian = -weight
-        idx = np.arange(counts.shape[1])
-        hessian[:, idx, idx] = weight.sum(2)
+        hessian = np.zeros((wins.shape[0], n, n))
+        hessian[:, first, second] = -weight
+        hessian[:, second, first] = -weight
+        hessian[:, diagonal, diagonal] = weight @ touches
         step = np.linalg.solve(hessian + ridge, grad[..., None])[..., 0]
         theta -= step
         if np.abs(step).max() < tolerance:  # in logits: 1e-6 is 0.0002 rating points
@@ -122,10 +145,7 @@ def bradley_terry_leaderboard(
     if not systems:
         return Leaderboard(ratings=[])
     n = len(systems)
-    observed = np.zeros((1, n, n))
-    np.add.at(observed, (0, pairs[:, 0], pairs[:, 1]), wins[:, 0])
-    np.add.at(observed, (0, pairs[:, 1], pairs[:, 0]), wins[:, 1])
-    theta = _newton_batch(observed, np.zeros(n))[0]
+    theta = _newton_batch(pairs, wins[None], n, np.zeros(n))[0]
     rng = np.random.default_rng(seed)
     samples = np.empty((rounds, n))
     for first in range(0, rounds, chunk):
@@ -133,11 +153,8 @@ def bradley_terry_leaderboard(
         # Poisson bootstrap: each cell's count redrawn as Poisson(count), which approximates resampling
         # the battles with replacement (Hanley & MacGibbon 2006) at a fraction of a multinomial's cost.
         drawn = rng.poisson(np.broadcast_to(wins, (size, *wins.shape))).astype(float)
-        matrix = np.zeros((size, n, n))
-        np.add.at(matrix, (slice(None), pairs[:, 0], pairs[:, 1]), drawn[:, :, 0])
-        np.add.at(matrix, (slice(None), pairs[:, 1], pairs[:, 0]), drawn[:, :, 1])
         # Interval ends need far less precision than the point: 1e-4 logits is 0.02 rating points.
-        samples[first : first + size] = _newton_batch(matrix, theta, tolerance=1e-4)
+        samples[first : first + size] = _newton_batch(pairs, drawn, n, theta, tolerance=1e-4)
     lower, upper = np.percentile(samples, [2.5, 97.5], axis=0)
     to_elo = lambda x: ELO_BASE + ELO_SCALE * x  # noqa: E731
     listed = battles >= min_battles

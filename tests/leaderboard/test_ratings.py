@@ -123,3 +123,12 @@ def test_style_control_separates_length_from_quality() -> None:
     gap = lambda board: abs(board.ratings[0].score - board.ratings[1].score)  # noqa: E731
     assert gap(plain) > 150 and gap(controlled) < 30
     assert controlled.style_coefficients["length"] == pytest.approx(1.5, abs=0.2)
+
+
+def test_both_orientations_of_a_pair_count_as_one() -> None:
+    merged = [PairCounts("a", "b", 60, 40, 10), PairCounts("b", "c", 55, 45)]
+    split = [PairCounts("a", "b", 30, 20, 4), PairCounts("b", "a", 20, 30, 6), PairCounts("c", "b", 45, 55)]
+    one = bradley_terry_leaderboard(merged, rounds=100, seed=3)
+    other = bradley_terry_leaderboard(split, rounds=100, seed=3)
+    assert [r.score for r in one.ratings] == pytest.approx([r.score for r in other.ratings], abs=1e-6)
+    assert [r.battles for r in one.ratings] == [r.battles for r in other.ratings]
