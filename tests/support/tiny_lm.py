@@ -1,4 +1,8 @@
-"""A tiny causal language model with its own tokenizer, built offline into a directory (no downloads)."""
+"""A tiny causal language model with its own tokenizer, built offline into a directory (no downloads).
+
+Its weights are random but fixed (seeded), so its answers are the same on every run: nonsense made of
+WORDS, which is all the generation tests need.
+"""
 
 from pathlib import Path
 
@@ -10,6 +14,7 @@ CHAT_TEMPLATE = "{% for m in messages %}{{ m['role'] }} : {{ m['content'] }} {% 
 
 
 def build_tiny_lm(directory: Path) -> Path:
+    import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers
     from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
 
@@ -32,6 +37,8 @@ def build_tiny_lm(directory: Path) -> Path:
         eos_token_id=vocab["<eos>"],
         pad_token_id=vocab["<pad>"],
     )
-    GPT2LMHeadModel(config).save_pretrained(directory)
+    with torch.random.fork_rng():  # seeded without touching the caller's random state
+        torch.manual_seed(0)
+        GPT2LMHeadModel(config).save_pretrained(directory)
     tokenizer.save_pretrained(directory)
     return directory
