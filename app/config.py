@@ -1,10 +1,11 @@
 """Settings read from the environment (prefix PREFLAB_), overridable in tests."""
 
 from functools import lru_cache
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_SECRET = "preflab-development-secret-change-me"
@@ -28,6 +29,47 @@ class Settings(BaseSettings):
     session_cookie: str = "preflab_session"
     secure_cookies: bool = False
     max_import_bytes: int = 64 * 1024 * 1024
+    # Load balancers or reverse proxies whose X-Forwarded-For is believed (addresses or networks, as JSON:
+    # '["10.0.0.0/8"]'). Empty: the peer address is the client, and the header is ignored.
+    trusted_proxies: list[str] = []
+
+    # Arena abuse controls. Rate limits count per voter and per client address in a 60 s moving window,
+    # in Redis when redis_url is set (shared by every web process), else in this process; 0 turns one off.
+    # Battles cost model calls, so they are limited harder than votes.
+    arena_battles_per_minute_user: int = 10
+    arena_battles_per_minute_ip: int = 60
+    arena_votes_per_minute_user: int = 30
+    arena_votes_per_minute_ip: int = 120
+    # Moderation of typed prompts: a block list ("category: phrase" per entry; inline and/or a file),
+    # optionally an OpenAI-compatible /moderations endpoint beside it. A category's action is looked up
+    # in arena_moderation_actions ("self-harm" also covers "self-harm/intent"), else the default.
+    arena_blocklist: list[str] = []
+    arena_blocklist_path: Path | None = None
+    arena_moderation_actions: dict[str, Literal["log", "warn", "block"]] = {}
+    arena_moderation_default_action: Literal["log", "warn", "block"] = "block"
+    arena_moderation_url: str = ""  # where the API's paths start, e.g. http://host:8000/v1
+    arena_moderation_model: str = ""  # empty: the endpoint's default model
+    arena_moderation_api_key_env: str = ""  # the environment variable holding the key, never the key
+    arena_moderation_timeout_s: float = 5.0
+    # How long an anonymous voter's signed cookie is honoured.
+    arena_anonymous_max_age_s: int = 365 * 24 * 3600
+    # The anomalous-voter check (Wald's sequential probability ratio test, per voter): the chance of
+    # flagging an honest voter, of missing a random one, and the votes read before any decision.
+    arena_anomaly_alpha: float = 0.001
+    arena_anomaly_beta: float = 0.1
+    arena_anomaly_min_votes: int = 10
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ip_network(entry.strip(), strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"PREFLAB_TRUSTED_PROXIES: {entry!r} is not an IP address or a network like 10.0.0.0/8"
+                ) from None
+        return [entry.strip() for entry in value]
 
     @model_validator(mode="after")
     def _defaults_and_safety(self) -> "Settings":

@@ -11,6 +11,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
+from app.arena import router as arena_api
+from app.arena import views as arena_views
 from app.auth import router as auth_api
 from app.auth import views as auth_views
 from app.campaigns import router as campaigns_api
@@ -51,7 +53,11 @@ def _error_response(request: Request, status: int, message: str, field: str | No
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> Response:
-        return _error_response(request, exc.status_code, exc.message, exc.field)
+        response = _error_response(request, exc.status_code, exc.message, exc.field)
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            response.headers["Retry-After"] = str(retry_after)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
@@ -104,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         jobs_api.router,
         rewards_api.router,
         generation_api.router,
+        arena_api.router,
         auth_api.router,
         auth_views.router,
         campaigns_views.router,
@@ -111,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         jobs_views.router,
         rewards_views.router,
         generation_views.router,
+        arena_views.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")

@@ -1,5 +1,14 @@
 """Imports every domain's models so that `Base.metadata` is complete (Alembic, tests)."""
 
+from app.arena.models import (
+    Arena,
+    ArenaSystem,
+    ArenaVoter,
+    Battle,
+    BattleAnswer,
+    BattleTag,
+    LeaderboardSnapshot,
+)
 from app.auth.models import ApiToken, User
 from app.campaigns.models import Campaign
 from app.db import Base
@@ -10,14 +19,21 @@ from app.voting.models import Assignment, Vote
 
 __all__ = [
     "ApiToken",
+    "Arena",
+    "ArenaSystem",
+    "ArenaVoter",
     "Assignment",
     "Base",
+    "Battle",
+    "BattleAnswer",
+    "BattleTag",
     "Campaign",
     "Candidate",
     "CandidateScore",
     "Comparison",
     "Item",
     "Job",
+    "LeaderboardSnapshot",
     "RewardModel",
     "User",
     "Vote",

@@ -22,6 +22,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from app import config, db
+from tests.support.openai_server import OpenAIServer, serve_openai
+from tests.support.tiny_lm import build_tiny_lm
 
 BACKEND = os.environ.get("PREFLAB_TEST_DB", "sqlite")
 PG_ADMIN_URL = os.environ.get("PREFLAB_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -197,3 +199,23 @@ def redis_url() -> str:
     except redis.RedisError:
         pytest.skip(f"Redis is not reachable at {REDIS_URL}: worker tests skipped")
     return REDIS_URL
+
+
+@pytest.fixture(scope="session")
+def tiny_lm(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_lm(tmp_path_factory.mktemp("tiny-lm"))
+
+
+@pytest.fixture(scope="session")
+def _shared_openai_server(tiny_lm: Path) -> Iterator[OpenAIServer]:
+    # One server (and one loaded model) for the session: starting it is most of a test's time.
+    with serve_openai(tiny_lm) as server:
+        yield server
+
+
+@pytest.fixture
+def openai_server(_shared_openai_server: OpenAIServer) -> Iterator[OpenAIServer]:
+    """A live OpenAI-compatible server on the tiny model, back to its defaults for each test."""
+    _shared_openai_server.reset()
+    yield _shared_openai_server
+    _shared_openai_server.reset()

@@ -7,7 +7,12 @@ from app.config import Settings, get_settings
 
 QUEUES = ("default", "cpu", "gpu")
 # Every module that defines tasks; workers import them all at start.
-TASK_MODULES = ("workers.tasks.maintenance", "workers.tasks.rewards", "workers.tasks.generation")
+TASK_MODULES = (
+    "workers.tasks.maintenance",
+    "workers.tasks.rewards",
+    "workers.tasks.generation",
+    "workers.tasks.arena",
+)
 
 
 def make_celery(settings: Settings | None = None) -> Celery:
@@ -30,6 +35,10 @@ def make_celery(settings: Settings | None = None) -> Celery:
             "reclaim-expired-leases": {
                 "task": "preflab.maintenance.reclaim_expired_leases",
                 "schedule": 60.0,
+            },
+            "refresh-due-leaderboards": {
+                "task": "preflab.arena.refresh_due_leaderboards",
+                "schedule": 30.0,
             },
         },
         timezone="UTC",

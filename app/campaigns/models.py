@@ -11,6 +11,7 @@ from app.db import Base, JSONType, UTCDateTime, utcnow
 
 class TaskKind(StrEnum):
     pairwise = "pairwise"
+    arena = "arena"
 
 
 class Modality(StrEnum):

@@ -1,5 +1,5 @@
-"""Hands a job to Celery. Without Redis (the embedded default) the same Celery task runs in this
-process, on one background thread, so a long job never holds up the request that started it."""
+"""Hands a job (or any named task) to Celery. Without Redis (the embedded default) the same Celery task
+runs in this process, on one background thread, so a long job never holds up the request that started it."""
 
 import logging
 import threading
@@ -22,13 +22,18 @@ def _in_process_executor() -> ThreadPoolExecutor:
 
 def dispatch(*, job_id: str, kind: str, queue: str) -> str:
     """Queues the task for the job; returns the Celery task id ("in-process" without Redis)."""
+    return send_task(kind, args=[job_id], queue=queue)
+
+
+def send_task(name: str, *, args: list[object], queue: str) -> str:
+    """Sends a named Celery task; without Redis, runs it on this process's background thread."""
     from workers.celery_app import celery_app, celery_for
 
     settings = get_settings()
     if settings.redis_url:
         result = celery_for(settings).send_task(
-            kind,
-            args=[job_id],
+            name,
+            args=args,
             queue=queue,
             retry=True,
             retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1},
@@ -36,13 +41,13 @@ def dispatch(*, job_id: str, kind: str, queue: str) -> str:
         return str(result.id)
     import workers.tasks  # noqa: F401  (registers every task with the app)
 
-    task = celery_app.tasks[kind]
+    task = celery_app.tasks[name]
 
     def run() -> None:
         try:
-            task.apply(args=[job_id], throw=False)
+            task.apply(args=args, throw=False)
         except Exception:  # the task records its own failure; this only keeps the thread alive
-            log.exception("in-process job %s crashed", job_id)
+            log.exception("in-process task %s%r crashed", name, args)
 
     _in_process_executor().submit(run)
     return "in-process"
