@@ -1,11 +1,15 @@
-"""`preflab demo`: two accounts and two small campaigns to click through. Safe to run again."""
+"""`preflab demo`: two accounts, two small pairwise campaigns and an arena to click through. Safe to run
+again."""
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.arena.schemas import ArenaConfig, ArenaCreate, SystemCreate
+from app.arena.service import create_arena, import_prompts
 from app.auth.models import Role, User
 from app.auth.service import create_user, normalise_email, set_password
 from app.campaigns.schemas import CampaignCreate
@@ -84,7 +88,48 @@ def seed_demo(*, admin_email: str, annotator_email: str, password_factory: Calla
                 lines.append(f"campaign {campaign.slug}: {report.summary()}")
             else:
                 lines.append(f"campaign {campaign.slug}: already seeded ({report.items_skipped} items)")
+        lines.append(_demo_arena(session, admin=admin))
     return lines
+
+
+ARENA_SLUG = "demo-arena"
+ARENA_GUIDELINES = """\
+You are given a prompt; two anonymous models answer it. Pick the better answer (`1` A, `2` B, `3` tie,
+`4` both bad). Their names are shown after your vote, and every vote moves the leaderboard.
+
+The demo's models replay answers written in advance, so prompts come from the arena's prompt set.
+"""
+
+
+def _demo_arena(session: Session, *, admin: User | None) -> str:
+    """An arena whose systems replay the demo items' candidates, one per system, on their prompts."""
+    rows = [json.loads(line) for line in DEMO_ITEMS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    try:
+        get_campaign(session, slug=ARENA_SLUG)
+        return f"arena {ARENA_SLUG}: already seeded"
+    except NotFound:
+        pass
+    outputs: dict[str, dict[str, str]] = {}
+    for row in rows:
+        for candidate in row["candidates"]:
+            outputs.setdefault(candidate["system"], {})[row["prompt"]] = candidate["content"]
+        # A third, deliberately weak system: the first sentence of an answer, as a terse baseline.
+        first = row["candidates"][0]["content"].split(". ")[0].rstrip(".") + "."
+        outputs.setdefault("first-sentence-baseline", {})[row["prompt"]] = first
+    data = ArenaCreate(
+        slug=ARENA_SLUG,
+        name="Demo arena: anonymous models, live leaderboard",
+        guidelines=ARENA_GUIDELINES,
+        config=ArenaConfig(prompt_source="set", min_battles=1, refresh_every_votes=5, bootstrap_rounds=300),
+        systems=[
+            SystemCreate(name=system, provider={"kind": "replay", "outputs": by_prompt})
+            for system, by_prompt in sorted(outputs.items())
+        ],
+    )
+    campaign = create_arena(session, data=data, created_by=admin)
+    prompts = [json.dumps({"id": r["id"], "prompt": r["prompt"], "tags": r.get("tags", [])}) for r in rows]
+    report = import_prompts(session, campaign=campaign, lines=prompts)
+    return f"arena {ARENA_SLUG}: {len(outputs)} systems, {report['prompts_created']} prompts"
 
 
 def _account(session: Session, *, email: str, role: Role, password: str) -> User:

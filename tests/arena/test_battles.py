@@ -278,3 +278,18 @@ def test_mentions_matches_whole_names_whatever_the_case_or_width() -> None:
     assert mentions("gpt-4o here", "GPT-4o")
     assert not mentions("alphacorporate", "Alphacorp")
     assert not mentions("anything", "a")
+
+
+def test_the_demo_arena_battles_on_its_prompt_set(client: TestClient, session: Session) -> None:
+    from app.demo.seed import seed_demo
+
+    seed_demo(
+        admin_email="a@demo.test", annotator_email="n@demo.test", password_factory=lambda: "pw-demo-123456"
+    )
+    voter = bearer(session, "voter@example.org")
+    battle, events = battle_to_end(client, voter, slug="demo-arena", prompt=None)
+    assert events[-1][0] == "done" and all(a["content"] for a in battle["answers"])
+    r = client.post(
+        f"/api/v1/arenas/demo-arena/battles/{battle['id']}/vote", json={"winner": "b"}, headers=voter
+    )
+    assert r.status_code == 201 and r.json()["model_b"]

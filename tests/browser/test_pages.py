@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from app.arena.service import list_systems
 from app.auth.models import Role
 from app.auth.service import authenticate
 from app.campaigns.schemas import CampaignUpdate
@@ -303,7 +304,10 @@ def test_demo_seed_is_idempotent_and_prints_working_credentials(session: Session
     assert helpfulness.reveal_identities and helpfulness.overlap == 1
     assert rationale.require_rationale and rationale.overlap == 2 and not rationale.reveal_identities
     assert "already seeded (15 items)" in second[2]
-    assert session.scalar(select(func.count()).select_from(Item)) == 30
+    assert first[-1] == "arena demo-arena: 3 systems, 15 prompts" and second[-1].endswith("already seeded")
+    arena = get_campaign(session, slug="demo-arena")
+    assert session.scalar(select(func.count()).select_from(Item)) == 45  # 15 per campaign and the arena
+    assert len(list_systems(session, campaign=arena)) == 3
 
 
 def test_demo_items_never_name_their_system() -> None:
