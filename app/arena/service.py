@@ -296,13 +296,21 @@ def settle(session: Session, *, battle: Battle, timeout_s: float) -> Battle:
     answers = latest_answers(battle)
     failed = [a for a in answers if a.status == AnswerStatus.failed]
     deadline = utcnow() - timedelta(seconds=timeout_s)
+    # A pending answer nobody started (no worker listens on its queue) times out like a slow one.
     overdue = [
-        a for a in answers if a.status != AnswerStatus.done and a.started_at and a.started_at < deadline
+        a
+        for a in answers
+        if a.status in (AnswerStatus.pending, AnswerStatus.streaming)
+        and (a.started_at or a.updated_at) < deadline
     ]
     if failed or overdue:
         for answer in overdue:
+            answer.error = (
+                f"no complete answer within {timeout_s:g} s"
+                if answer.status == AnswerStatus.streaming
+                else f"no worker started the answer within {timeout_s:g} s"
+            )
             answer.status = AnswerStatus.failed
-            answer.error = f"no complete answer within {timeout_s:g} s"
         reason = (failed or overdue)[0].error or "a model did not answer"
         battle.status = BattleStatus.failed
         battle.error = f"One of the models could not answer ({reason}). This battle ends without a vote."

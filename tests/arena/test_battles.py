@@ -293,3 +293,28 @@ def test_the_demo_arena_battles_on_its_prompt_set(client: TestClient, session: S
         f"/api/v1/arenas/demo-arena/battles/{battle['id']}/vote", json={"winner": "b"}, headers=voter
     )
     assert r.status_code == 201 and r.json()["model_b"]
+
+
+def test_a_side_no_worker_picks_up_fails_the_battle_after_the_timeout(
+    client: TestClient, session: Session, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app import config
+
+    monkeypatch.setenv("PREFLAB_REDIS_URL", redis_url)  # a queue, but no worker listening on it
+    config.get_settings.cache_clear()
+    admin = bearer(session, "admin@example.org", Role.admin)
+    voter = bearer(session, "voter@example.org")
+    local = {"kind": "transformers", "path": "/models/nowhere", "device": "cpu"}
+    create_arena(
+        client,
+        admin,
+        [{"name": "local", "provider": local}, {"name": "fixed", "provider": replay({PROMPT: "ok"})}],
+        answer_timeout_s=1.0,
+    )
+    try:
+        _, events = battle_to_end(client, voter, prompt=PROMPT)
+    finally:
+        import redis
+
+        redis.Redis.from_url(redis_url).delete("cpu")  # the task nobody took must not reach a later worker
+    assert events[-1][0] == "failed" and "no worker started" in events[-1][1]["message"]
