@@ -21,7 +21,8 @@ def leaderboard_command(
     """Bradley-Terry ratings with 95% intervals and ranks, on the Elo scale (1000 at the mean)."""
     # numpy and scipy load only for this command, not for every `preflab` start.
     from app.leaderboard.battles import BattleFileError, pair_counts, read_battles, style_rows
-    from app.leaderboard.ratings import bradley_terry_leaderboard, style_controlled
+    from app.leaderboard.ratings import bradley_terry_leaderboard
+    from app.leaderboard.style_control import style_controlled
 
     try:
         battles = read_battles(battles_file)

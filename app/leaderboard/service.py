@@ -23,15 +23,9 @@ from app.arena.models import (
 from app.arena.schemas import ArenaConfig
 from app.arena.style import feature_value
 from app.db import utcnow
-from app.leaderboard.ratings import (
-    Leaderboard,
-    PairCounts,
-    bradley_terry_leaderboard,
-    interval_ranks,
-    online_elo,
-    style_controlled,
-)
-from app.leaderboard.tables import win_rate_matrix
+from app.leaderboard.ratings import Leaderboard, PairCounts, online_elo
+from app.leaderboard.style_control import style_controlled
+from app.leaderboard.tables import category_leaderboards, to_json, win_rate_matrix
 
 REFRESH_TASK = "preflab.arena.refresh_leaderboard"
 OVERALL = ""
@@ -140,25 +134,12 @@ def elo_history(session: Session, *, campaign_id: int) -> dict[str, float]:
 
 def board_data(board: Leaderboard, *, counts: list[PairCounts], min_battles: int) -> dict[str, Any]:
     """A leaderboard as stored in a snapshot and served as JSON. Every system is fitted; those with
-    fewer than `min_battles` counted battles are not listed, and ranks are among the listed ones."""
-    listed = [r for r in board.ratings if r.battles >= min_battles]
-    ranks = interval_ranks(np.array([r.lower for r in listed]), np.array([r.upper for r in listed]))
-    systems, matrix = win_rate_matrix(counts)
-    return {
-        "ratings": [
-            {
-                "system": r.system,
-                "rating": round(r.score, 2),
-                "lower": round(r.lower, 2),
-                "upper": round(r.upper, 2),
-                "rank": int(rank),
-                "battles": r.battles,
-            }
-            for r, rank in zip(listed, ranks, strict=True)
-        ],
+    fewer than `min_battles` counted battles are not listed, and ranks are among the listed ones. The
+    win-rate matrix covers the listed systems, best first."""
+    data = to_json(board, min_battles=min_battles)
+    systems, matrix = win_rate_matrix(counts, [r["system"] for r in data["ratings"]])
+    return data | {
         "scores": {r.system: round(r.score, 2) for r in board.ratings},
-        "min_battles": min_battles,
-        "style_coefficients": board.style_coefficients,
         "win_rates": {"systems": systems, "matrix": matrix},
     }
 
@@ -173,9 +154,9 @@ def compute_snapshots(session: Session, *, campaign_id: int, seed: int = 0) -> l
     counted = sum(c.wins_a + c.wins_b + c.ties for c in counts[OVERALL])
     now = utcnow()
     snapshots = []
+    boards = category_leaderboards(counts, rounds=config.bootstrap_rounds, seed=seed)
     for category, category_counts in counts.items():
-        board = bradley_terry_leaderboard(category_counts, rounds=config.bootstrap_rounds, seed=seed)
-        data = board_data(board, counts=category_counts, min_battles=config.min_battles)
+        data = board_data(boards[category], counts=category_counts, min_battles=config.min_battles)
         data["counted_votes"] = int(sum(c.wins_a + c.wins_b + c.ties for c in category_counts))
         if category == OVERALL:
             data["elo"] = {k: round(v, 2) for k, v in elo_history(session, campaign_id=campaign_id).items()}

@@ -15,8 +15,8 @@ from app.leaderboard.ratings import (
     fit_bradley_terry,
     interval_ranks,
     online_elo,
-    style_controlled,
 )
+from app.leaderboard.style_control import style_controlled
 
 PANDALM = Path(__file__).resolve().parents[3] / "shared" / "data" / "pandalm_testset_v1.json"
 
@@ -132,3 +132,12 @@ def test_both_orientations_of_a_pair_count_as_one() -> None:
     other = bradley_terry_leaderboard(split, rounds=100, seed=3)
     assert [r.score for r in one.ratings] == pytest.approx([r.score for r in other.ratings], abs=1e-6)
     assert [r.battles for r in one.ratings] == [r.battles for r in other.ratings]
+
+
+def test_without_bootstrap_rounds_intervals_are_missing_and_ranks_follow_the_scores() -> None:
+    board = bradley_terry_leaderboard(
+        [PairCounts("a", "b", 30, 10, 5), PairCounts("b", "c", 25, 15)], rounds=0
+    )
+    assert [r.system for r in board.ratings] == ["a", "b", "c"]
+    assert [r.rank for r in board.ratings] == [1, 2, 3]
+    assert all(np.isnan(r.lower) and np.isnan(r.upper) for r in board.ratings)
