@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     session_cookie: str = "preflab_session"
     secure_cookies: bool = False
     max_import_bytes: int = 64 * 1024 * 1024
+    # One media file (upload, import or generated output); stored once per content under data_dir/media.
+    media_max_bytes: int = 200 * 1024 * 1024
     # Load balancers or reverse proxies whose X-Forwarded-For is believed (addresses or networks, as JSON:
     # '["10.0.0.0/8"]'). Empty: the peer address is the client, and the header is ignored.
     trusted_proxies: list[str] = []

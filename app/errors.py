@@ -36,6 +36,18 @@ class RateLimited(DomainError):
     status_code = 429
 
 
+class TooLarge(DomainError):
+    """An upload or a file named by an import is over the configured size limit."""
+
+    status_code = 413
+
+
+class UnsupportedMedia(DomainError):
+    """A file whose content (not its name) is none of the media types Preflab stores."""
+
+    status_code = 415
+
+
 class ImportRejected(Invalid):
     """A whole import file is refused; nothing from it is stored."""
 

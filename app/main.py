@@ -25,6 +25,7 @@ from app.generation import views as generation_views
 from app.items import router as items_api
 from app.jobs import router as jobs_api
 from app.jobs import views as jobs_views
+from app.media import router as media_api
 from app.rewards import router as rewards_api
 from app.rewards import views as rewards_views
 from app.voting import router as voting_api
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         jobs_api.router,
         rewards_api.router,
         generation_api.router,
+        media_api.router,
         arena_api.router,
         auth_api.router,
         auth_views.router,

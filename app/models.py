@@ -14,6 +14,7 @@ from app.campaigns.models import Campaign
 from app.db import Base
 from app.items.models import Candidate, Comparison, Item
 from app.jobs.models import Job
+from app.media.models import CandidateMedia, MediaFile
 from app.rewards.models import CandidateScore, RewardModel
 from app.voting.models import Assignment, Vote
 
@@ -29,11 +30,13 @@ __all__ = [
     "BattleTag",
     "Campaign",
     "Candidate",
+    "CandidateMedia",
     "CandidateScore",
     "Comparison",
     "Item",
     "Job",
     "LeaderboardSnapshot",
+    "MediaFile",
     "RewardModel",
     "User",
     "Vote",

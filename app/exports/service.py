@@ -7,13 +7,14 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any, Literal
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Result, Row, Select, case, func, select
 from sqlalchemy.orm import Session, aliased
 
 from app.auth.models import User
 from app.campaigns.models import Campaign
 from app.errors import NotFound
 from app.items.models import Candidate, Comparison, Item
+from app.media import service as media_service
 from app.voting.models import Assignment, Outcome, Vote
 from app.voting.schemas import VoteRecord
 
@@ -40,6 +41,8 @@ def _vote_query(campaign: Campaign) -> Select[Any]:
             _right.public_id,
             _left.content,
             _right.content,
+            _left.id,
+            _right.id,
         )
         .join(Assignment, Assignment.id == Vote.assignment_id)
         .join(Comparison, Comparison.id == Vote.comparison_id)
@@ -56,6 +59,7 @@ def _vote_query(campaign: Campaign) -> Select[Any]:
 
 def iter_vote_rows(session: Session, *, campaign: Campaign) -> Iterator[dict[str, Any]]:
     """One row per vote: who (pseudonymous), what was shown in which order, and what they chose."""
+    rows = session.execute(_vote_query(campaign).execution_options(yield_per=BATCH))
     for (
         vote,
         item_id,
@@ -70,7 +74,9 @@ def iter_vote_rows(session: Session, *, campaign: Campaign) -> Iterator[dict[str
         right_id,
         left_content,
         right_content,
-    ) in session.execute(_vote_query(campaign).execution_options(yield_per=BATCH)):
+        left_pk,
+        right_pk,
+    ), media in _with_media(session, campaign=campaign, rows=rows, columns=(-2, -1)):
         by_side = {left_id: "a", right_id: "b"}
         flags = {side: [] for side in ("a", "b")}
         for candidate, names in (vote.flags or {}).items():
@@ -98,7 +104,27 @@ def iter_vote_rows(session: Session, *, campaign: Campaign) -> Iterator[dict[str
             "time_on_task_ms": vote.time_on_task_ms,
             "tags": list(tags or []),
             "created_at": vote.created_at.isoformat(),
+            "media_a": media.get(left_pk, []),
+            "media_b": media.get(right_pk, []),
         }
+
+
+def _with_media(
+    session: Session, *, campaign: Campaign, rows: Result[Any], columns: tuple[int, int]
+) -> Iterator[tuple[Row[Any], dict[int, list[str]]]]:
+    """Each streamed row with the media digests of the candidates in its `columns` (candidate ids).
+
+    Looked up once per streamed batch, so exports stay streaming; a text-only campaign skips it.
+    """
+    if not media_service.campaign_has_media(session, campaign_id=campaign.id):
+        for row in rows:
+            yield row, {}
+        return
+    for batch in rows.partitions():
+        ids = [row[column] for row in batch for column in columns]
+        media = media_service.sha256s_of_candidates(session, candidate_ids=ids)
+        for row in batch:
+            yield row, media
 
 
 def list_vote_records(
@@ -127,6 +153,8 @@ def list_vote_records(
         right_id,
         _lc,
         _rc,
+        _left_pk,
+        _right_pk,
     ) in session.execute(query):
         systems = {left_id: left, right_id: right}
         records.append(
@@ -188,6 +216,8 @@ def iter_pairwise_rows(session: Session, *, campaign: Campaign) -> Iterator[dict
             first.content.label("first_content"),
             second.system.label("second_system"),
             second.content.label("second_content"),
+            first.id.label("first_id"),
+            second.id.label("second_id"),
         )
         .join(Comparison, Comparison.id == tallies.c.comparison_id)
         .join(Item, Item.id == Comparison.item_id)
@@ -196,20 +226,21 @@ def iter_pairwise_rows(session: Session, *, campaign: Campaign) -> Iterator[dict
         .order_by(tallies.c.comparison_id)
         .execution_options(yield_per=BATCH)
     )
-    for row in session.execute(query):
+    rows = session.execute(query)
+    for row, media in _with_media(session, campaign=campaign, rows=rows, columns=(-2, -1)):
         wins_a_n, wins_b_n = int(row.wins_a or 0), int(row.wins_b or 0)
         best_other = max(int(row.ties or 0), int(row.both_bad or 0))
         if wins_a_n > max(wins_b_n, best_other):
             chosen, rejected, wins, strength = (
-                (row.first_system, row.first_content),
-                (row.second_system, row.second_content),
+                (row.first_system, row.first_content, row.first_id),
+                (row.second_system, row.second_content, row.second_id),
                 wins_a_n,
                 row.strength_a,
             )
         elif wins_b_n > max(wins_a_n, best_other):
             chosen, rejected, wins, strength = (
-                (row.second_system, row.second_content),
-                (row.first_system, row.first_content),
+                (row.second_system, row.second_content, row.second_id),
+                (row.first_system, row.first_content, row.first_id),
                 wins_b_n,
                 row.strength_b,
             )
@@ -227,6 +258,8 @@ def iter_pairwise_rows(session: Session, *, campaign: Campaign) -> Iterator[dict
             "item_id": row.external_id,
             "comparison_id": row.comparison_id,
             "tags": list(row.tags or []),
+            "chosen_media": media.get(chosen[2], []),
+            "rejected_media": media.get(rejected[2], []),
         }
 
 

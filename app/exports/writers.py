@@ -26,6 +26,8 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("item_id", pa.string()),
             ("comparison_id", pa.int64()),
             ("tags", _string_list),
+            ("chosen_media", _string_list),
+            ("rejected_media", _string_list),
         ]
     ),
     "votes": pa.schema(
@@ -51,6 +53,8 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("time_on_task_ms", pa.int64()),
             ("tags", _string_list),
             ("created_at", pa.string()),
+            ("media_a", _string_list),
+            ("media_b", _string_list),
         ]
     ),
 }
@@ -83,6 +87,10 @@ COLUMN_DOCS: dict[str, str] = {
     "flags_b": "quality flags the annotator set on B",
     "time_on_task_ms": "from the task being handed out to the vote",
     "created_at": "when the vote was stored (UTC, ISO 8601)",
+    "chosen_media": "sha256 of each media file of `chosen`, in the order shown (empty for text)",
+    "rejected_media": "sha256 of each media file of `rejected`, in the order shown",
+    "media_a": "sha256 of each media file shown as A, in order (empty for text)",
+    "media_b": "sha256 of each media file shown as B, in order",
 }
 
 

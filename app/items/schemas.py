@@ -2,17 +2,44 @@
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 ImportFormat = Literal["preflab", "chosen-rejected"]
+# Files per candidate: several images make one answer; more is a different task.
+MAX_MEDIA = 16
 
 
 class CandidateLine(BaseModel):
+    """One output: text (`content`), media files, or both (a caption with its image)."""
+
     model_config = ConfigDict(extra="forbid")
 
     system: str = Field(min_length=1, max_length=200)
-    content: str = Field(max_length=1_000_000)
+    content: str = Field("", max_length=1_000_000)
+    media: list[str] | None = Field(
+        None,
+        max_length=MAX_MEDIA,
+        description="files relative to the import file, in the order shown (`preflab import` only)",
+    )
+    media_id: list[str] | None = Field(
+        None, max_length=MAX_MEDIA, description="ids of files uploaded before (POST /api/v1/media)"
+    )
     metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("media", "media_id", mode="before")
+    @classmethod
+    def _one_or_a_list(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _says_what_it_is(self) -> "CandidateLine":
+        if self.media is not None and self.media_id is not None:
+            raise ValueError("give media (files) or media_id (uploaded files), not both")
+        if self.media == [] or self.media_id == []:
+            raise ValueError("the media list is empty; leave it out for a text candidate")
+        if "content" not in self.model_fields_set and self.media is None and self.media_id is None:
+            raise ValueError("give content (text), media (files) or media_id (uploaded files)")
+        return self
 
 
 class ItemLine(BaseModel):

@@ -2,7 +2,9 @@
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from pydantic import ValidationError
@@ -10,28 +12,52 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from app.campaigns.models import Campaign
-from app.errors import ImportRejected
+from app.config import Settings, get_settings
+from app.errors import DomainError, ImportRejected
 from app.items.models import Candidate, Comparison, Item, new_public_id
 from app.items.schemas import ChosenRejectedLine, ImportFormat, ImportReport, ItemLine
+from app.media import service as media_service
+from app.media.models import MediaFile
 
 CHUNK = 1000
 ASSISTANT_MARKER = "\n\nAssistant:"
 
 
+# Media of one item's candidates, by candidate index: the media_file ids in the order shown.
+ItemMedia = dict[int, list[int]]
+
+
 def import_items(
-    session: Session, *, campaign: Campaign, lines: Iterable[str], fmt: ImportFormat = "preflab"
+    session: Session,
+    *,
+    campaign: Campaign,
+    lines: Iterable[str],
+    fmt: ImportFormat = "preflab",
+    media_base: Path | None = None,
+    settings: Settings | None = None,
 ) -> ImportReport:
-    """Validates every line first and stores nothing unless all are valid (raises ImportRejected)."""
-    parsed = list(_parse(lines, fmt))
+    """Validates every line first and stores nothing unless all are valid (raises ImportRejected).
+
+    Candidates may name media: `media` paths are read relative to `media_base` (the import file's
+    folder; None refuses them, as the API does), `media_id` names files uploaded before. Every file is
+    checked (present, an accepted type, under the size limit) before any is stored.
+    """
+    settings = settings or get_settings()
+    parsed = list(_parse(lines, fmt, media_base=media_base, settings=settings))
     if not parsed:
         raise ImportRejected("the file holds no items")
+    uploaded = _uploaded_media(session, parsed=parsed)
     existing = set(session.scalars(select(Item.external_id).where(Item.campaign_id == campaign.id)))
-    new = [item for _, item in parsed if item.id not in existing]
+    new = [(number, item) for number, item in parsed if item.id not in existing]
     skipped = [item.id for _, item in parsed if item.id in existing]
+    media = _store_media(
+        session, new=new, uploaded=uploaded, media_base=media_base or Path(), settings=settings
+    )
 
     comparisons_created = 0
     for start in range(0, len(new), CHUNK):
-        comparisons_created += _store_chunk(session, campaign=campaign, items=new[start : start + CHUNK])
+        chunk = [item for _, item in new[start : start + CHUNK]]
+        comparisons_created += _store_chunk(session, campaign=campaign, items=chunk, media=media)
     session.flush()
     return ImportReport(
         lines=len(parsed),
@@ -42,7 +68,9 @@ def import_items(
     )
 
 
-def _parse(lines: Iterable[str], fmt: ImportFormat) -> Iterable[tuple[int, ItemLine]]:
+def _parse(
+    lines: Iterable[str], fmt: ImportFormat, *, media_base: Path | None, settings: Settings
+) -> Iterable[tuple[int, ItemLine]]:
     seen: dict[str, int] = {}
     for number, raw in enumerate(lines, start=1):
         if not raw.strip():
@@ -62,7 +90,90 @@ def _parse(lines: Iterable[str], fmt: ImportFormat) -> Iterable[tuple[int, ItemL
         if item.id in seen:
             raise ImportRejected(f"id '{item.id}' was already used on line {seen[item.id]}", line=number)
         seen[item.id] = number
+        _check_media_files(item, number=number, media_base=media_base, settings=settings)
         yield number, item
+
+
+def _check_media_files(item: ItemLine, *, number: int, media_base: Path | None, settings: Settings) -> None:
+    """Refuses a line whose media files are unsafe to name, missing, too large or of a wrong type."""
+    for index, candidate in enumerate(item.candidates):
+        for ref in candidate.media or []:
+            where = f"candidates.{index}.media '{ref}'"
+            if media_base is None:
+                raise ImportRejected(
+                    f"{where}: files are read only by `preflab import`; upload them to POST "
+                    "/api/v1/media and name them with media_id",
+                    line=number,
+                )
+            try:
+                media_service.inspect_path(media_path(media_base, ref), settings=settings)
+            except ValueError as exc:
+                raise ImportRejected(f"{where}: {exc}", line=number) from None
+            except DomainError as exc:
+                raise ImportRejected(f"{where}: {exc.message}", line=number) from None
+            except OSError as exc:
+                raise ImportRejected(f"{where}: cannot be read ({exc.strerror})", line=number) from None
+
+
+def media_path(base: Path, ref: str) -> Path:
+    """A media path from an import line, within `base`. Raises ValueError for an absolute path or one
+    that climbs out with '..': an import file must not reach files its author did not put beside it."""
+    # Backslashes count as separators too, so that a file written on Windows cannot climb out with them.
+    path = PurePosixPath(ref.replace("\\", "/"))
+    if path.is_absolute() or PureWindowsPath(ref).drive:
+        raise ValueError("absolute paths are refused; give the path relative to the import file")
+    parts = path.parts
+    if ".." in parts:
+        raise ValueError("'..' is refused; keep media files in the import file's folder or below it")
+    if not parts:
+        raise ValueError("the path is empty")
+    return base.joinpath(*parts)
+
+
+def _uploaded_media(session: Session, *, parsed: list[tuple[int, ItemLine]]) -> dict[str, MediaFile]:
+    """The uploaded files that lines name by media_id; an unknown id rejects its line."""
+    wanted = {ref for _, item in parsed for c in item.candidates for ref in c.media_id or []}
+    found = media_service.media_by_public_id(session, public_ids=wanted)
+    for number, item in parsed:
+        for index, candidate in enumerate(item.candidates):
+            for ref in candidate.media_id or []:
+                if ref not in found:
+                    raise ImportRejected(
+                        f"candidates.{index}.media_id: no uploaded media '{ref}' (POST /api/v1/media gives "
+                        "the id)",
+                        line=number,
+                    )
+    return found
+
+
+def _store_media(
+    session: Session,
+    *,
+    new: list[tuple[int, ItemLine]],
+    uploaded: dict[str, MediaFile],
+    media_base: Path,
+    settings: Settings,
+) -> dict[str, ItemMedia]:
+    """Stores the files the new items name (each once) and returns their ids by item and candidate."""
+    stored: dict[Path, int] = {}
+    by_item: dict[str, ItemMedia] = {}
+    for number, item in new:
+        for index, candidate in enumerate(item.candidates):
+            ids: list[int] = [uploaded[ref].id for ref in candidate.media_id or []]
+            for ref in candidate.media or []:
+                path = media_path(media_base, ref)
+                if path not in stored:
+                    try:
+                        stored[path] = media_service.store_path(session, path=path, settings=settings).id
+                    except (DomainError, OSError) as exc:  # changed since it was checked
+                        reason = exc.message if isinstance(exc, DomainError) else exc.strerror
+                        raise ImportRejected(
+                            f"candidates.{index}.media '{ref}': {reason}", line=number
+                        ) from None
+                ids.append(stored[path])
+            if ids:
+                by_item.setdefault(item.id, {})[index] = ids
+    return by_item
 
 
 def _from_chosen_rejected(data: dict[str, Any]) -> ItemLine:
@@ -107,7 +218,9 @@ def _describe(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def _store_chunk(session: Session, *, campaign: Campaign, items: list[ItemLine]) -> int:
+def _store_chunk(
+    session: Session, *, campaign: Campaign, items: list[ItemLine], media: dict[str, ItemMedia]
+) -> int:
     item_ids = session.scalars(
         insert(Item).returning(Item.id, sort_by_parameter_order=True),
         [
@@ -136,10 +249,12 @@ def _store_chunk(session: Session, *, campaign: Campaign, items: list[ItemLine])
         insert(Candidate).returning(Candidate.id, sort_by_parameter_order=True), candidate_rows
     ).all()
     comparison_rows = []
+    attached: list[tuple[int, list[int]]] = []
     offset = 0
     for item_id, it in zip(item_ids, items, strict=True):
         ids = candidate_ids[offset : offset + len(it.candidates)]
         offset += len(it.candidates)
+        attached += [(ids[index], media_ids) for index, media_ids in media.get(it.id, {}).items()]
         comparison_rows += [
             {
                 "campaign_id": campaign.id,
@@ -154,41 +269,60 @@ def _store_chunk(session: Session, *, campaign: Campaign, items: list[ItemLine])
         ]
     if comparison_rows:
         session.execute(insert(Comparison), comparison_rows)
+    media_service.attach(session, rows=attached)
     return len(comparison_rows)
 
 
-def add_candidates(
-    session: Session, *, campaign: Campaign, item: Item, candidates: list[tuple[str, str, dict[str, Any]]]
-) -> tuple[int, int]:
-    """Adds (system, content, metadata) candidates to an item, pairs each new one with every other
-    candidate of the item, and returns (candidates added, comparisons added).
+@dataclass(frozen=True)
+class NewCandidate:
+    """An output to add to an item: text, media (already in the store, in the order shown), or both."""
 
-    A candidate whose content the item already has (from any system) is dropped: two identical
-    outputs teach nothing when compared.
+    system: str
+    content: str
+    meta: dict[str, Any]
+    media: tuple[MediaFile, ...] = ()
+
+
+def add_candidates(
+    session: Session, *, campaign: Campaign, item: Item, candidates: Sequence[NewCandidate]
+) -> tuple[int, int]:
+    """Adds candidates to an item, pairs each new one with every other candidate of the item, and
+    returns (candidates added, comparisons added).
+
+    A candidate the item already has (same content and the same media, by sha256, from any system)
+    is dropped: two identical outputs teach nothing when compared.
     """
     existing = session.execute(
         select(Candidate.id, Candidate.content).where(Candidate.item_id == item.id).order_by(Candidate.id)
     ).all()
-    seen = {content for _, content in existing}
+    existing_media = media_service.media_of_candidates(session, candidate_ids=[cid for cid, _ in existing])
+    seen = {
+        (content, tuple(m.sha256 for m in existing_media.get(candidate_id, [])))
+        for candidate_id, content in existing
+    }
     fresh = []
-    for system, content, meta in candidates:
-        if content in seen:
+    fresh_media: list[list[int]] = []
+    for candidate in candidates:
+        key = (candidate.content, tuple(m.sha256 for m in candidate.media))
+        if key in seen:
             continue
-        seen.add(content)
+        seen.add(key)
         fresh.append(
             {
                 "item_id": item.id,
-                "system": system,
-                "content": content,
-                "meta": meta,
+                "system": candidate.system,
+                "content": candidate.content,
+                "meta": candidate.meta,
                 "public_id": new_public_id(),
             }
         )
+        fresh_media.append([m.id for m in candidate.media])
     if not fresh:
         return 0, 0
     new_ids = session.scalars(
         insert(Candidate).returning(Candidate.id, sort_by_parameter_order=True), fresh
     ).all()
+    media_service.attach(session, rows=zip(new_ids, fresh_media, strict=True))
     old_ids = [candidate_id for candidate_id, _ in existing]
     pairs = [(a, b) for a in old_ids for b in new_ids] + [
         (a, b) for i, a in enumerate(new_ids) for b in new_ids[i + 1 :]

@@ -18,8 +18,9 @@ from app.auth.models import Role
 from app.auth.security import hash_token
 from app.db import fetch_one
 from app.deps import Identity
+from app.media.service import media_url
 from app.voting.models import new_assignment_id
-from app.voting.schemas import AssignmentRead, ShownCandidate, VoteCreate, VoteRead
+from app.voting.schemas import AssignmentRead, ShownCandidate, ShownMedia, VoteCreate, VoteRead
 
 _ANNOTATING_ROLES = [role.value for role in Role if role.at_least(Role.annotator)]
 
@@ -82,12 +83,18 @@ shown AS (
     SELECT * FROM leased
 )
 SELECT shown.public_id, shown.lease_expires_at, item.prompt, item.context,
-       l.public_id, l.content, r.public_id, r.content
+       l.public_id, l.content, r.public_id, r.content,
+       ({media} WHERE cm.candidate_id = l.id), ({media} WHERE cm.candidate_id = r.id)
 FROM shown
 JOIN candidate l ON l.id = shown.left_candidate_id
 JOIN candidate r ON r.id = shown.right_candidate_id
 JOIN item ON item.id = l.item_id
 """
+
+# Each shown candidate's media in order, as [[public id, type], ...], or NULL for text: one probe of
+# candidate_media's primary key (candidate_id, position), so text campaigns pay next to nothing.
+_MEDIA = """SELECT json_agg(json_build_array(m.public_id, m.mime) ORDER BY cm.position)
+    FROM candidate_media cm JOIN media_file m ON m.id = cm.media_id"""
 
 # `target` locks the caller's own unexpired lease; the vote is stored only when the campaign's rules
 # hold, and ON CONFLICT (the idempotency key already spent) leaves everything to the reference path.
@@ -134,7 +141,7 @@ JOIN candidate r ON r.id = target.right_candidate_id
 """
 
 _STATEMENTS = {
-    (name, kind): sql.format(me=me)
+    (name, kind): sql.format(me=me, media=_MEDIA)
     for name, sql in (("next", _NEXT), ("vote", _VOTE))
     for kind, me in (("token", _ME_BY_TOKEN), ("session", _ME_BY_SESSION))
 }
@@ -159,18 +166,23 @@ def next_assignment(*, slug: str, identity: Identity, now: datetime, flip: bool)
     row = fetch_one(_STATEMENTS["next", kind], params)
     if row is None:
         return None
-    assignment_id, expires_at, prompt, context, left_id, left_content, right_id, right_content = row
+    (assignment_id, expires_at, prompt, context, left_id, left_content, right_id, right_content) = row[:8]
+    left_media, right_media = row[8:]
     return AssignmentRead(
         assignment_id=assignment_id,
         campaign=slug,
         prompt=prompt,
         context=context or {},
         candidates=[
-            ShownCandidate(id=left_id, content=left_content),
-            ShownCandidate(id=right_id, content=right_content),
+            ShownCandidate(id=left_id, content=left_content, media=_shown_media(left_media)),
+            ShownCandidate(id=right_id, content=right_content, media=_shown_media(right_media)),
         ],
         lease_expires_at=expires_at.astimezone(UTC),
     )
+
+
+def _shown_media(pairs: list[list[str]] | None) -> list[ShownMedia]:
+    return [ShownMedia(url=media_url(public_id), mime=mime) for public_id, mime in pairs or []]
 
 
 def cast_vote(

@@ -9,9 +9,15 @@ Side = Literal["a", "b"]
 VoteOutcome = Literal["a", "b", "tie", "both_bad"]
 
 
+class ShownMedia(BaseModel):
+    url: str = Field(description="the file, for signed-in users; names only a random id")
+    mime: str = Field(description="image/*, audio/* or video/*: how to play it")
+
+
 class ShownCandidate(BaseModel):
     id: str = Field(description="opaque candidate id")
     content: str
+    media: list[ShownMedia] = Field(default_factory=list, description="in the order shown; empty for text")
 
 
 class AssignmentRead(BaseModel):

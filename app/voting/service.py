@@ -18,8 +18,17 @@ from app.campaigns.models import Campaign, CampaignStatus
 from app.db import utcnow
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.items.models import Candidate, Comparison, Item
+from app.media.models import CandidateMedia, MediaFile
+from app.media.service import media_url
 from app.voting.models import Assignment, AssignmentStatus, Outcome, Vote
-from app.voting.schemas import AssignmentRead, ShownCandidate, VoteCreate, VoteOutcome, VoteRead
+from app.voting.schemas import (
+    AssignmentRead,
+    ShownCandidate,
+    ShownMedia,
+    VoteCreate,
+    VoteOutcome,
+    VoteRead,
+)
 
 _rng = random.SystemRandom()
 
@@ -49,6 +58,12 @@ _SHOWN_CONTENT = (
     select(Item.prompt, Item.context, Candidate.id, Candidate.public_id, Candidate.content)
     .join(Item, Item.id == Candidate.item_id)
     .where(Candidate.id.in_([bindparam("left"), bindparam("right")]))
+)
+_SHOWN_MEDIA = (
+    select(CandidateMedia.candidate_id, MediaFile.public_id, MediaFile.mime)
+    .join(MediaFile, MediaFile.id == CandidateMedia.media_id)
+    .where(CandidateMedia.candidate_id.in_([bindparam("left"), bindparam("right")]))
+    .order_by(CandidateMedia.candidate_id, CandidateMedia.position)
 )
 _FOR_VOTE = (
     select(
@@ -185,10 +200,15 @@ def _lease_new(session: Session, *, campaign: Campaign, annotator: User, now: da
 
 
 def _render_assignment(session: Session, *, assignment: Assignment, campaign: Campaign) -> AssignmentRead:
-    rows = session.execute(
-        _SHOWN_CONTENT, {"left": assignment.left_candidate_id, "right": assignment.right_candidate_id}
-    ).all()
-    by_id = {row.id: ShownCandidate(id=row.public_id, content=row.content) for row in rows}
+    shown = {"left": assignment.left_candidate_id, "right": assignment.right_candidate_id}
+    rows = session.execute(_SHOWN_CONTENT, shown).all()
+    media: dict[int, list[ShownMedia]] = {}
+    for candidate_id, public_id, mime in session.execute(_SHOWN_MEDIA, shown):
+        media.setdefault(candidate_id, []).append(ShownMedia(url=media_url(public_id), mime=mime))
+    by_id = {
+        row.id: ShownCandidate(id=row.public_id, content=row.content, media=media.get(row.id, []))
+        for row in rows
+    }
     return AssignmentRead(
         assignment_id=assignment.public_id,
         campaign=campaign.slug,

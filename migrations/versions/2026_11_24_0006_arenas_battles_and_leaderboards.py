@@ -3,7 +3,7 @@
 Also lets a campaign's task kind be `arena`.
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-11-24 04:28:28.884099
 """
 
@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql
 import app.db
 
 revision: str = "0006"
-down_revision: str | None = "0004"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,9 @@
 """The Postgres fast path against the reference service: same rows stored, and it steps aside (changing
 nothing) whenever the case is not the plain one."""
 
+import hashlib
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
@@ -11,11 +13,14 @@ from app.auth.models import Role
 from app.campaigns.models import Campaign
 from app.db import utcnow
 from app.items.models import Candidate, Comparison
+from app.items.service import import_items
+from app.media.models import MediaFile
 from app.voting import fast_path, hot_path, service
 from app.voting.models import Assignment, AssignmentStatus, Vote
 from app.voting.schemas import VoteCreate
 from tests.conftest import BACKEND
-from tests.factories import make_token, make_user, seed_campaign
+from tests.factories import make_campaign, make_token, make_user, seed_campaign
+from tests.media.samples import media_item_lines
 
 pytestmark = pytest.mark.skipif(BACKEND != "postgres", reason="the fast path runs on Postgres only")
 
@@ -114,6 +119,37 @@ def test_a_vote_stores_the_same_row_as_the_reference_path(session: Session) -> N
     assert fast_assignment is not None and fast_assignment.status == AssignmentStatus.completed
     assert rows["k-fast"].winner_candidate_id == fast_assignment.right_candidate_id
     assert session.get_one(Comparison, fast_assignment.comparison_id).vote_count == 1
+
+
+def test_next_shows_media_like_the_reference_path(session: Session, tmp_path: Path) -> None:
+    lines = media_item_lines(tmp_path / "files")
+    for slug in ("fast", "slow"):
+        campaign = make_campaign(session, slug=slug)
+        import_items(session, campaign=campaign, lines=lines, media_base=tmp_path / "files")
+    session.commit()
+    user_id, token = _token_for(session, "fast@example.org")
+    now = utcnow()
+    fast_task = fast_path.next_assignment(slug="fast", identity=("token", token), now=now, flip=False)
+    slow_campaign = session.scalars(select(Campaign).where(Campaign.slug == "slow")).one()
+    user = session.get_one(service.User, user_id)
+    slow_task = service.next_assignment(session, campaign=slow_campaign, annotator=user, now=now)
+    session.commit()
+
+    assert fast_task is not None and slow_task is not None
+    # The same files in both campaigns are the same media, so everything but ids and sides is equal.
+    shown = [
+        sorted((c.model_dump(exclude={"id"}) for c in task.candidates), key=lambda c: c["content"])
+        for task in (fast_task, slow_task)
+    ]
+    assert shown[0] == shown[1] and fast_task.prompt == slow_task.prompt == "Picture 0"
+    painter, singer = shown[0]
+    assert [m["mime"] for m in painter["media"]] == ["image/png", "image/png"]
+    assert singer["content"] == "a song, take 0" and [m["mime"] for m in singer["media"]] == ["audio/wav"]
+    # In the order imported: a0.png, then b0.png.
+    sha_by_url = {f"/media/{m.public_id}": m.sha256 for m in session.scalars(select(MediaFile))}
+    files = [(tmp_path / "files" / name).read_bytes() for name in ("a0.png", "b0.png")]
+    assert [sha_by_url[m["url"]] for m in painter["media"]] == [hashlib.sha256(f).hexdigest() for f in files]
+    assert "painter" not in fast_task.model_dump_json() and "singer" not in fast_task.model_dump_json()
 
 
 @pytest.mark.parametrize("case", ["unknown token", "unknown campaign", "paused campaign", "nothing left"])

@@ -44,7 +44,8 @@ def test_next_and_vote_follow_the_contract(client: TestClient, session: Session)
     assert r.status_code == 200
     task = r.json()
     assert set(task) >= {"assignment_id", "prompt", "candidates"}
-    assert [set(c) for c in task["candidates"]] == [{"id", "content"}] * 2
+    assert [set(c) for c in task["candidates"]] == [{"id", "content", "media"}] * 2
+    assert [c["media"] for c in task["candidates"]] == [[], []]  # text candidates
     v1 = _vote(client, ann, task["assignment_id"], {"outcome": "a", "strength": 2, "rationale": "ok"}, "k")
     assert v1.status_code == 201 and v1.json()["winner"] == task["candidates"][0]["id"]
     v2 = _vote(client, ann, task["assignment_id"], {"outcome": "a", "strength": 2, "rationale": "ok"}, "k")

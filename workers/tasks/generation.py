@@ -1,19 +1,26 @@
 """Candidate generation jobs: for a campaign's items x chosen systems, n samples each."""
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.campaigns.models import Campaign
+from app.config import get_settings
 from app.db import session_scope
-from app.errors import Unavailable
+from app.errors import DomainError, Unavailable
 from app.generation.requests import GenerateRequest
 from app.items import service as items_service
 from app.items.models import Candidate, Item
+from app.media import service as media_service
+from app.media.models import MediaFile
 from app.rewards import flows as rewards_flows
 from app.rewards import service as rewards_service
 from workers.celery_app import celery_app
 from workers.job_runner import JobContext, JobFailed, run_job
+
+if TYPE_CHECKING:
+    from app.generation import Generation
 
 BATCH = 8
 
@@ -27,6 +34,7 @@ def _generate(ctx: JobContext) -> tuple[dict[str, Any], str]:
     from app.generation import GenerationError, Message, make_provider
 
     request = GenerateRequest.model_validate(ctx.params)
+    settings = get_settings()
     with session_scope() as session:
         campaign = session.get(Campaign, ctx.campaign_id)
         if campaign is None:
@@ -54,7 +62,8 @@ def _generate(ctx: JobContext) -> tuple[dict[str, Any], str]:
     finished = added = comparisons = dropped = 0
     for spec in request.systems:
         try:
-            provider = make_provider(spec.provider)
+            # Media outputs are written beside the store, so that they need no copy across filesystems.
+            provider = make_provider(spec.provider, output_dir=media_service.scratch_dir(settings))
         except GenerationError as exc:
             raise JobFailed(f"{spec.name}: {exc}") from exc
         for start in range(0, len(items), BATCH):
@@ -65,27 +74,25 @@ def _generate(ctx: JobContext) -> tuple[dict[str, Any], str]:
                     outputs = provider.generate_batch(conversations, request.params)
                 except GenerationError as exc:
                     raise JobFailed(f"{spec.name}: {exc}") from exc
-                with session_scope() as session:
-                    campaign = session.get_one(Campaign, ctx.campaign_id)
-                    for it, samples in zip(batch, outputs, strict=True):
-                        item = session.get_one(Item, it.id)
-                        rows = [
-                            (
-                                spec.name,
-                                g.content or "",
-                                _metadata(g, job_id=ctx.job_id, system=spec.name, sample=k),
+                try:
+                    with session_scope() as session:
+                        campaign = session.get_one(Campaign, ctx.campaign_id)
+                        for it, samples in zip(batch, outputs, strict=True):
+                            item = session.get_one(Item, it.id)
+                            rows = _candidates(session, samples, job_id=ctx.job_id, system=spec.name)
+                            new, pairs = items_service.add_candidates(
+                                session, campaign=campaign, item=item, candidates=rows
                             )
-                            for k, g in enumerate(samples)
-                            if g.content
-                        ]
-                        new, pairs = items_service.add_candidates(
-                            session, campaign=campaign, item=item, candidates=rows
-                        )
-                        added, comparisons, dropped = (
-                            added + new,
-                            comparisons + pairs,
-                            dropped + len(samples) - new,
-                        )
+                            added, comparisons, dropped = (
+                                added + new,
+                                comparisons + pairs,
+                                dropped + len(samples) - new,
+                            )
+                finally:
+                    for samples in outputs:
+                        for g in samples:
+                            if g.media_path is not None:
+                                media_service.discard(g.media_path)
             finished += len(items[start : start + BATCH])
             ctx.progress(finished / total, f"{spec.name}: {finished} of {total} item-system pairs")
     result: dict[str, Any] = {"candidates": added, "comparisons": comparisons, "duplicates_dropped": dropped}
@@ -96,6 +103,29 @@ def _generate(ctx: JobContext) -> tuple[dict[str, Any], str]:
             result["scoring_job"] = scoring
             message += "; scoring them with the active reward model"
     return result, message
+
+
+def _candidates(
+    session: Session, samples: list["Generation"], *, job_id: str, system: str
+) -> list[items_service.NewCandidate]:
+    """A provider's outputs as candidates: text as content, a media file stored (once per content) and
+    attached. Outputs with neither are dropped like duplicates."""
+    settings = get_settings()
+    rows = []
+    for k, g in enumerate(samples):
+        media: tuple[MediaFile, ...] = ()
+        if g.media_path is not None:
+            try:
+                media = (media_service.store_path(session, path=g.media_path, settings=settings),)
+            except DomainError as exc:
+                raise JobFailed(f"{system}: sample {k}: {exc.message}") from exc
+        if not g.content and not media:
+            continue
+        meta = _metadata(g, job_id=job_id, system=system, sample=k)
+        rows.append(
+            items_service.NewCandidate(system=system, content=g.content or "", meta=meta, media=media)
+        )
+    return rows
 
 
 def _score_with_active_model(ctx: JobContext) -> str | None:
