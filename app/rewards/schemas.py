@@ -12,11 +12,15 @@ class TrainRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     encoder: str = Field(
-        "hashing", min_length=1, max_length=500, description="hashing, minilm, or a local model path"
+        "hashing",
+        min_length=1,
+        max_length=500,
+        description="hashing (no weights), minilm (shipped MiniLM-L6), minilm+hashing (both feature sets; "
+        "the most accurate on CPU), or a local Hugging Face model directory, optionally followed by +hashing",
     )
     head: Literal["bt", "regression", "joint"] = "bt"
-    epochs: int = Field(8, ge=1, le=100)
-    lr: float = Field(1e-3, gt=0, le=1)
+    epochs: int = Field(8, ge=1, le=100, description="at most: the best epoch on validation pairs is kept")
+    lr: float | None = Field(None, gt=0, le=1, description="learning rate of the heads; default 1e-2")
     batch_size: int = Field(32, ge=1, le=4096)
     max_length: int = Field(256, ge=8, le=8192)
     held_out_fraction: float = Field(0.2, gt=0, lt=1)

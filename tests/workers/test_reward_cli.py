@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from tests.conftest import run_cli
 from tests.factories import seed_campaign_with_votes
+from tests.support.tiny_encoder import build_tiny_encoder
 from tests.workers.test_reward_trainer import HH
 
 
@@ -21,10 +22,38 @@ def test_train_from_a_file_then_eval_prints_one_json_object(cli_env: dict[str, s
         cli_env, "rm", "train", "--data", str(sample), "--format", "chosen-rejected", "--encoder", "hashing",
         "--out", str(out), "--epochs", "2",
     )  # fmt: skip
-    assert json.loads(trained.stdout)["n"] > 0 and (out / "weights.pt").is_file()
+    summary = json.loads(trained.stdout)
+    assert summary["n"] > 0 and (out / "weights.pt").is_file()
+    assert summary["selection"]["validation_pairs"] > 0 and 1 <= summary["selection"]["epochs"] <= 2
     evaluated = run_cli(cli_env, "rm", "eval", str(out), "--data", str(HH), "--format", "chosen-rejected")
     metrics = json.loads(evaluated.stdout)
     assert metrics["n"] == 2312 and 0 <= metrics["accuracy"] <= 1 and metrics["log_loss"] > 0
+
+
+def test_lora_training_from_a_file_round_trips_through_eval(cli_env: dict[str, str], tmp_path: Path) -> None:
+    encoder = build_tiny_encoder(tmp_path / "tiny")
+    data = tmp_path / "pairs.jsonl"
+    data.write_text(
+        "".join(
+            json.dumps(
+                {"prompt": f"question {i}", "chosen": "sorry i cannot help", "rejected": "sure the answer"}
+            )
+            + "\n"
+            for i in range(40)
+        )
+    )
+    out = tmp_path / "rm"
+    trained = run_cli(
+        cli_env, "rm", "train", "--data", str(data), "--encoder", str(encoder), "--lora",
+        "--lora-rank", "4", "--lora-alpha", "8", "--lora-dropout", "0", "--lora-lr", "0.01",
+        "--max-length", "16", "--epochs", "2", "--device", "cpu", "--out", str(out),
+    )  # fmt: skip
+    summary = json.loads(trained.stdout)
+    assert (out / "adapter" / "adapter_config.json").is_file()
+    assert json.loads((out / "adapter" / "adapter_config.json").read_text())["r"] == 4
+    evaluated = run_cli(cli_env, "rm", "eval", str(out), "--data", str(data))
+    metrics = json.loads(evaluated.stdout)
+    assert metrics["n"] == 40 and 0 <= metrics["accuracy"] <= 1 and summary["n"] + summary["n_train"] == 40
 
 
 def test_train_from_a_campaign(cli_env: dict[str, str], session: Session, tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 import gzip
 import json
+import math
 import random
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import torch
 from tests.support.tiny_encoder import build_tiny_encoder
 from workers.ml.reward import (
     DataError,
+    EncoderSpec,
     PreferencePair,
     RatedResponse,
     TrainConfig,
@@ -21,6 +23,8 @@ from workers.ml.reward import (
     split_by_prompt,
     train,
 )
+from workers.ml.reward.features import Featurizer, hashed_ngrams
+from workers.ml.reward.train import DEFAULT_WEIGHT_DECAY, WEIGHT_DECAYS
 
 HH = Path(__file__).resolve().parents[3] / "shared" / "data" / "hh_rlhf_harmless_base_test.jsonl.gz"
 
@@ -60,9 +64,32 @@ def test_hh_rlhf_pairs_load_split_by_prompt_and_train(tmp_path: Path) -> None:
     )
     assert result.metrics["n"] == len(held_out)
     assert 0 <= result.metrics["accuracy"] <= 1 and result.metrics["log_loss"] > 0
-    assert [p["epoch"] for p in points] == [1, 2, 3] == [p["epoch"] for p in result.curve]
+    # A fifth of the training pairs (by prompt) picked the L2 strength and the epoch count; the curve is
+    # the final fit on all training pairs, for that many epochs.
+    selection = result.selection
+    assert selection["validation_pairs"] >= 0.15 * len(train_pairs)
+    assert [c["weight_decay"] for c in selection["candidates"]] == list(WEIGHT_DECAYS)
+    assert selection["weight_decay"] in WEIGHT_DECAYS and 1 <= selection["epochs"] <= 3
+    epochs = list(range(1, selection["epochs"] + 1))
+    assert [p["epoch"] for p in points] == epochs == [p["epoch"] for p in result.curve]
+    assert {"train_loss", "eval_accuracy", "eval_log_loss"} <= set(result.curve[-1])
     model = load_reward_model(tmp_path / "rm")
     assert model.evaluate(held_out) == pytest.approx(result.metrics)
+    assert model.selection == selection
+
+
+def test_settings_given_are_kept_and_small_data_skips_validation(tmp_path: Path) -> None:
+    pairs = _known_answer_pairs(120)
+    fixed = train(pairs[:100], pairs[100:], TrainConfig(epochs=2, weight_decay=0.0), out_dir=tmp_path / "a")
+    assert fixed.selection["weight_decay"] == 0.0
+    assert [c["weight_decay"] for c in fixed.selection["candidates"]] == [0.0]
+    few = train(pairs[:30], pairs[30:40], TrainConfig(epochs=2), out_dir=tmp_path / "b")
+    assert few.selection == {
+        "weight_decay": DEFAULT_WEIGHT_DECAY,
+        "epochs": 2,
+        "validation_pairs": 0,
+        "candidates": [],
+    }
 
 
 def test_a_learnable_preference_is_learned_and_scores_survive_a_reload(tmp_path: Path) -> None:
@@ -88,6 +115,55 @@ def test_a_local_hugging_face_encoder_trains_offline(tmp_path: Path) -> None:
     )
     with pytest.raises(ValueError, match="no model directory"):
         train(train_pairs, held_out, TrainConfig(encoder=str(tmp_path / "missing")), out_dir=tmp_path / "x")
+
+
+def test_a_transformer_and_hashed_ngrams_combine(tmp_path: Path) -> None:
+    encoder = build_tiny_encoder(tmp_path / "tiny")
+    pairs = _known_answer_pairs(60)
+    result = train(
+        pairs[:45], pairs[45:], TrainConfig(encoder=f"{encoder}+hashing", epochs=3), out_dir=tmp_path / "rm"
+    )
+    assert result.metrics["accuracy"] == 1.0
+    model = load_reward_model(tmp_path / "rm")
+    assert model.featurizer.spec == EncoderSpec(transformer=str(encoder), hashing=True)
+    assert model.net.ngrams is not None and model.featurizer.dense_dim == 5 + 16
+    assert model.evaluate(pairs[45:]) == pytest.approx(result.metrics)
+
+
+def test_encoder_names() -> None:
+    assert EncoderSpec.parse("hashing") == EncoderSpec(transformer=None, hashing=True)
+    assert EncoderSpec.parse("minilm") == EncoderSpec(transformer="minilm", hashing=False)
+    assert EncoderSpec.parse("minilm+hashing") == EncoderSpec(transformer="minilm", hashing=True)
+    assert EncoderSpec.parse("/m/x+hashing") == EncoderSpec(transformer="/m/x", hashing=True)
+
+
+def test_the_response_is_pooled_with_the_end_of_its_prompt_as_context(tmp_path: Path) -> None:
+    featurizer = Featurizer(str(build_tiny_encoder(tmp_path / "tiny")), max_length=16)
+    transformer = featurizer.transformer
+    assert transformer is not None
+    prompt = "the question is " + "a " * 30 + "harm"
+    long_answer = "sorry i cannot help " * 10
+    tokens = transformer.tokenize([prompt, "the question"], [long_answer, "good answer"])
+    ids, mask = tokens["input_ids"], tokens["response_mask"]
+    vocab = transformer.tokenizer.get_vocab()
+    assert ids.shape[1] <= 16
+    # The long answer keeps its start (3/4 of the tokens at most); the prompt keeps its end ("harm").
+    response = [t for t, m in zip(ids[0].tolist(), mask[0].tolist(), strict=True) if m]
+    assert response[:4] == [vocab[w] for w in ("sorry", "i", "cannot", "help")] and len(response) <= 12
+    assert vocab["harm"] in ids[0].tolist() and vocab["question"] not in ids[0].tolist()
+    assert mask[1].sum() == 2
+    # The same response reads differently after a different prompt.
+    embedded = transformer.embed(["the question", "bad harm unsafe"], ["good answer", "good answer"])
+    assert embedded.shape == (2, 16) and not torch.allclose(embedded[0], embedded[1])
+
+
+def test_hashed_ngrams_are_sublinear_and_unit_norm() -> None:
+    ids, weights = hashed_ngrams("No no no no yes")
+    assert len(ids) == len(set(ids)) == 4  # no, yes, "no no", "no yes"
+    assert sum(w * w for w in weights) == pytest.approx(1.0)
+    # "no" four times weighs 1 + log 4 times "yes" once, not 4 times.
+    assert max(weights) / min(weights) == pytest.approx(1 + math.log(4))
+    assert hashed_ngrams("") == ([0], [0.0])
 
 
 def test_minilm_ships_its_weights_and_loads_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

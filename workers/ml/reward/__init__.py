@@ -8,12 +8,16 @@ from workers.ml.reward.data import (
     load_pairs,
     split_by_prompt,
 )
+from workers.ml.reward.encoders import EncoderSpec
+from workers.ml.reward.lora import LoraSettings
 from workers.ml.reward.metrics import pairwise_metrics
 from workers.ml.reward.train import TrainConfig, TrainingCancelled, TrainResult, train
 
 __all__ = [
     "DataError",
+    "EncoderSpec",
     "LoadedRewardModel",
+    "LoraSettings",
     "PreferencePair",
     "RatedResponse",
     "TrainConfig",
