@@ -1,0 +1,1 @@
+"""Quality control: agreement, annotator reliability, position/length bias, time-on-task outliers."""
