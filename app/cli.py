@@ -11,6 +11,7 @@ import typer
 
 from app.leaderboard.cli import leaderboard_command
 from app.reward_cli import rm_app
+from app.selection.cli import simulate_command
 
 app = typer.Typer(
     help="Preflab: collect human preference data.",
@@ -26,6 +27,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(rm_app, name="rm")
 app.command("leaderboard")(leaderboard_command)
+app.command("simulate")(simulate_command)
 
 DEMO_ADMIN = "admin@preflab.local"
 DEMO_ANNOTATOR = "annotator@preflab.local"
@@ -130,8 +132,12 @@ def import_file(
     try:
         with session_scope() as session, file.open(encoding="utf-8") as handle:
             report = import_items(
-                session, campaign=get_campaign(session, slug=campaign), lines=handle, fmt=format
-            )  # type: ignore[arg-type]
+                session,
+                campaign=get_campaign(session, slug=campaign),
+                lines=handle,
+                fmt=format,  # type: ignore[arg-type]
+                media_base=file.resolve().parent,  # "media" paths are relative to the file
+            )
     except UnicodeDecodeError as exc:
         _fail(f"{file} is not UTF-8 text (byte {exc.start}); nothing was imported")
     except DomainError as exc:
