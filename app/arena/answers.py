@@ -23,6 +23,7 @@ from app.arena.service import settle
 from app.arena.style import style_features
 from app.config import get_settings
 from app.db import session_scope, utcnow
+from app.errors import DomainError
 from app.generation.base import (
     Generation,
     GenerationError,
@@ -32,6 +33,7 @@ from app.generation.base import (
     StreamingProvider,
 )
 from app.generation.registry import make_provider, parse_provider_config
+from app.media import service as media_service
 
 log = logging.getLogger("preflab.arena")
 FLUSH_S = 0.15
@@ -82,15 +84,17 @@ def _run_safely(answer_id: int) -> None:
 
 
 def provider_for(config: dict[str, Any]) -> Provider:
-    """A provider per distinct config, kept: a local model is loaded once per process, not per battle."""
-    key = json.dumps(config, sort_keys=True)
+    """A provider per distinct config, kept: a local model is loaded once per process, not per battle.
+    Files a provider writes (a `command` system's audio or image) go beside the media store."""
+    output_dir = media_service.scratch_dir(get_settings())
+    key = json.dumps([config, str(output_dir)], sort_keys=True)
     with _providers_lock:
         provider = _providers.get(key)
         if provider is not None:
             _providers.move_to_end(key)
             return provider
     parsed: ProviderConfig = parse_provider_config(config)
-    provider = make_provider(parsed)
+    provider = make_provider(parsed, output_dir=output_dir)
     with _providers_lock:
         _providers[key] = provider
         while len(_providers) > PROVIDER_CACHE_SIZE:
@@ -209,20 +213,32 @@ def _finish(
     generation: Generation | None = None,
     error: str | None = None,
 ) -> None:
-    with session_scope() as session:
-        answer = session.get(BattleAnswer, answer_id)
-        battle = session.get(Battle, battle_id)
-        if answer is None or battle is None or answer.status != AnswerStatus.streaming:
-            return
-        if generation is not None:
-            answer.content = generation.content or ""
-            answer.status = AnswerStatus.done
-            meta = generation.metadata()
-            meta["style"] = style_features(answer.content, meta)
-            answer.meta = meta
-        else:
-            answer.status = AnswerStatus.failed
-            answer.error = error or "the model failed"
-        answer.updated_at = utcnow()
-        session.flush()
-        settle(session, battle=battle, timeout_s=timeout_s)
+    written = generation.media_path if generation is not None else None
+    try:
+        with session_scope() as session:
+            answer = session.get(BattleAnswer, answer_id)
+            battle = session.get(Battle, battle_id)
+            if answer is None or battle is None or answer.status != AnswerStatus.streaming:
+                return
+            media = None
+            if written is not None:
+                try:
+                    media = media_service.store_path(session, path=written, settings=get_settings())
+                except DomainError as exc:
+                    generation, error = None, f"the model's file was refused: {exc.message}"
+            if generation is not None:
+                answer.content = generation.content or ""
+                answer.status = AnswerStatus.done
+                meta = generation.metadata()
+                meta["style"] = style_features(answer.content, meta, media=media.meta if media else None)
+                answer.meta = meta
+                answer.media_id = media.id if media else None
+            else:
+                answer.status = AnswerStatus.failed
+                answer.error = error or "the model failed"
+            answer.updated_at = utcnow()
+            session.flush()
+            settle(session, battle=battle, timeout_s=timeout_s)
+    finally:
+        if written is not None:
+            media_service.discard(written)

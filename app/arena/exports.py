@@ -44,16 +44,30 @@ def _pseudonyms(session: Any, user_ids: set[int]) -> dict[int, str]:
     return dict(session.execute(select(User.id, User.pseudonym).where(User.id.in_(user_ids))).all())
 
 
-def _conversation(battle: Battle, side: str) -> list[dict[str, str]]:
-    messages = []
+def _conversation(battle: Battle, side: str) -> list[dict[str, Any]]:
+    messages: list[dict[str, Any]] = []
     for answer in sorted((a for a in battle.answers if a.side == side), key=lambda a: a.turn):
         messages.append({"role": "user", "content": answer.prompt})
-        messages.append({"role": "assistant", "content": answer.content})
+        reply: dict[str, Any] = {"role": "assistant", "content": answer.content}
+        if answer.media is not None:
+            # A file answer (audio, image, video): the store's content hash, as in the pairwise export.
+            reply["media"] = {"sha256": answer.media.sha256, "mime": answer.media.mime, **answer.media.meta}
+        messages.append(reply)
     return messages
 
 
 def _style_sum(battle: Battle, side: str, name: str) -> float:
     return sum(float((a.meta.get("style") or {}).get(name, 0)) for a in battle.answers if a.side == side)
+
+
+def _media_metadata(battle: Battle) -> dict[str, float]:
+    """Seconds of audio or video per side, in battles with file answers."""
+    if all(a.media is None for a in battle.answers):
+        return {}
+    return {
+        "duration_a": _style_sum(battle, "a", "duration"),
+        "duration_b": _style_sum(battle, "b", "duration"),
+    }
 
 
 def _row(battle: Battle, pseudonyms: dict[int, str]) -> dict[str, Any]:
@@ -82,7 +96,8 @@ def _row(battle: Battle, pseudonyms: dict[int, str]) -> dict[str, Any]:
             "list_count_b": _style_sum(battle, "b", "lists"),
             "bold_count_a": _style_sum(battle, "a", "bold"),
             "bold_count_b": _style_sum(battle, "b", "bold"),
-        },
+        }
+        | _media_metadata(battle),
     }
 
 

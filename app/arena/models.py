@@ -21,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, JSONType, UTCDateTime, utcnow
+from app.media.models import MediaFile
 
 
 def new_battle_id() -> str:
@@ -152,10 +153,13 @@ class BattleAnswer(Base):
     error: Mapped[str] = mapped_column(Text, default="")
     # Generation metadata (latency, tokens, seed) and the style features the leaderboard controls for.
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSONType, default=dict)
+    # An answer that is a file (audio, image, video from a `command` system), kept in the media store.
+    media_id: Mapped[int | None] = mapped_column(ForeignKey("media_file.id"), nullable=True)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     battle: Mapped[Battle] = relationship(back_populates="answers")
+    media: Mapped[MediaFile | None] = relationship(lazy="joined")
 
 
 class BattleTag(Base):

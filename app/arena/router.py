@@ -3,15 +3,16 @@ leaderboard; researchers export battles."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from app.arena import flows, service
 from app.arena.dependencies import ArenaDep, VoterDep
 from app.arena.exports import battle_rows, jsonl_lines
-from app.arena.models import Battle, BattleStatus
+from app.arena.models import Battle, BattleAnswer, BattleStatus
 from app.arena.schemas import (
+    AnswerMedia,
     AnswerRead,
     ArenaCreate,
     ArenaRead,
@@ -32,6 +33,7 @@ from app.deps import Admin, OptionalUser, Researcher, SessionDep, ensure_role
 from app.errors import ImportRejected, Invalid, NotFound
 from app.leaderboard import service as leaderboard
 from app.leaderboard.tables import to_csv
+from app.media.router import file_response
 
 router = APIRouter(prefix="/api/v1/arenas", tags=["arenas"])
 
@@ -47,6 +49,11 @@ def arena_read(ctx_campaign, arena, systems) -> ArenaRead:  # type: ignore[no-un
     )
 
 
+def _answer_media(battle: Battle, answer: BattleAnswer, *, slug: str) -> AnswerMedia | None:
+    url = service.media_url(battle, answer, slug=slug)
+    return AnswerMedia(url=url, mime=answer.media.mime) if url and answer.media else None
+
+
 def battle_read(battle: Battle, *, slug: str, max_turns: int) -> BattleRead:
     revealed = battle.winner is not None
     return BattleRead(
@@ -56,7 +63,13 @@ def battle_read(battle: Battle, *, slug: str, max_turns: int) -> BattleRead:
         max_turns=max_turns,
         answers=[
             AnswerRead(
-                turn=a.turn, side=a.side, prompt=a.prompt, content=a.content, status=a.status, error=a.error
+                turn=a.turn,
+                side=a.side,
+                prompt=a.prompt,
+                content=a.content,
+                status=a.status,
+                error=a.error,
+                media=_answer_media(battle, a, slug=slug),
             )
             for a in battle.answers
         ],
@@ -270,3 +283,25 @@ def battle_event_stream(
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
+
+
+@router.get(
+    "/{slug}/battles/{battle_id}/answers/{turn}/{side}/media",
+    response_class=StreamingResponse,
+    responses={206: {"description": "the requested byte range"}, 404: {"description": "no such file"}},
+)
+def answer_media(
+    ctx: ArenaDep,
+    battle_id: str,
+    turn: Annotated[int, Path(ge=1, le=100)],
+    side: Annotated[str, Path(pattern="^[ab]$")],
+    request: Request,
+    session: SessionDep,
+    voter: VoterDep,
+) -> Response:
+    """The file one side answered with (audio, image, video), for the battle's own voter; byte ranges
+    (206) let a player seek. The URL names the battle, turn and side, never the system."""
+    battle = service.battle_for_voter(
+        session, public_id=battle_id, campaign=ctx.campaign, voter_key=voter.key
+    )
+    return file_response(service.answer_media(battle, turn=turn, side=side), request)

@@ -38,8 +38,9 @@ class ArenaConfig(BaseModel):
     refresh_every_votes: int = Field(50, ge=1, description="recompute the leaderboard after this many votes")
     refresh_seconds: int = Field(300, ge=10, description="... or this long after a vote, whichever is first")
     style_features: list[str] = Field(
-        default_factory=lambda: ["length", "headers", "lists", "bold"],
-        description="style covariates: length, headers, lists, bold, or any numeric answer metadata key",
+        default_factory=lambda: ["length", "headers", "lists", "bold", "duration", "resolution"],
+        description="style covariates: length, headers, lists, bold (text), duration (audio, video), "
+        "resolution (images), or any numeric answer metadata key; those no answer varies in are left out",
     )
     battles_per_minute: int | None = Field(None, ge=1, description="per voter; default: the server's")
     votes_per_minute: int | None = Field(None, ge=1, description="per voter; default: the server's")
@@ -136,6 +137,13 @@ class VoteCreate(BaseModel):
     winner: Literal["a", "b", "tie", "both_bad"]
 
 
+class AnswerMedia(BaseModel):
+    """An answer that is a file: where the voter reads it (a URL naming no system) and its type."""
+
+    url: str
+    mime: str
+
+
 class AnswerRead(BaseModel):
     turn: int
     side: str
@@ -143,6 +151,7 @@ class AnswerRead(BaseModel):
     content: str
     status: AnswerStatus
     error: str
+    media: AnswerMedia | None = None
 
 
 class BattleRead(BaseModel):

@@ -28,6 +28,7 @@ from app.campaigns.service import create_campaign, get_campaign
 from app.db import utcnow
 from app.errors import Conflict, Forbidden, ImportRejected, Invalid, NotFound
 from app.items.models import Item
+from app.media.models import MediaFile
 
 WINNERS = {"a": Winner.model_a, "b": Winner.model_b, "tie": Winner.tie, "both_bad": Winner.both_bad}
 TARGETED_SHARE = 0.5
@@ -281,6 +282,22 @@ def battle_for_voter(session: Session, *, public_id: str, campaign: Campaign, vo
     if battle.voter_key != voter_key:
         raise Forbidden("this battle belongs to another voter")
     return battle
+
+
+def answer_media(battle: Battle, *, turn: int, side: str) -> MediaFile:
+    """The file one side answered with in one turn."""
+    for answer in battle.answers:
+        if answer.turn == turn and answer.side == side and answer.media is not None:
+            return answer.media
+    raise NotFound(f"no media for side {side!r} of turn {turn} in this battle")
+
+
+def media_url(battle: Battle, answer: BattleAnswer, *, slug: str) -> str | None:
+    """Where the voter's browser reads an answer's file: named by battle, turn and side, never by the
+    system or the file, so it tells nothing before the vote."""
+    if answer.media_id is None:
+        return None
+    return f"/api/v1/arenas/{slug}/battles/{battle.public_id}/answers/{answer.turn}/{answer.side}/media"
 
 
 def latest_answers(battle: Battle) -> list[BattleAnswer]:

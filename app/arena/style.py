@@ -1,6 +1,7 @@
 """Style features of an answer, for style-controlled leaderboards (LMSYS, "Does style matter?", 2024):
-length in tokens and counts of markdown headers, list items and bold spans, plus any numeric metadata
-a provider recorded (duration, resolution, ...), which a campaign can name as a feature."""
+length in tokens and counts of markdown headers, list items and bold spans; for an answer that is a
+file, its duration in seconds (audio, video) and resolution in megapixels (images); plus any
+numeric metadata a provider recorded, which a campaign can name as a feature."""
 
 import re
 from typing import Any
@@ -9,13 +10,26 @@ _HEADER = re.compile(r"^\s{0,3}#{1,6}\s+\S", re.MULTILINE)
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+\S", re.MULTILINE)
 _BOLD = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
 _FENCE = re.compile(r"```.*?```", re.DOTALL)
-BUILT_IN = ("length", "headers", "lists", "bold")
+BUILT_IN = ("length", "headers", "lists", "bold", "duration", "resolution")
 
 
-def style_features(content: str, meta: dict[str, Any] | None = None) -> dict[str, float]:
-    """The built-in features of a text answer. Code blocks are left out of the markdown counts,
-    because a '# comment' in Python is not a header."""
+def style_features(
+    content: str, meta: dict[str, Any] | None = None, *, media: dict[str, Any] | None = None
+) -> dict[str, float]:
+    """The built-in features of an answer: its text's, and those of its file (`media`: the stored
+    file's metadata) when it has one. Code blocks are left out of the markdown counts, because a
+    '# comment' in Python is not a header."""
     meta = meta or {}
+    features = _text_features(content, meta)
+    if media:
+        if isinstance(media.get("duration_s"), int | float):
+            features["duration"] = float(media["duration_s"])
+        if isinstance(media.get("width"), int) and isinstance(media.get("height"), int):
+            features["resolution"] = media["width"] * media["height"] / 1e6
+    return features
+
+
+def _text_features(content: str, meta: dict[str, Any]) -> dict[str, float]:
     prose = _FENCE.sub("", content)
     tokens = meta.get("completion_tokens")
     length = float(tokens) if isinstance(tokens, int | float) and tokens > 0 else float(len(content.split()))

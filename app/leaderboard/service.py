@@ -83,7 +83,7 @@ def style_rows(
     """Per counted battle: (a, b, outcome, standardised feature differences), summed over turns.
 
     A difference is (a - b) / (a + b), the normalisation of the LMSYS style-control write-up, then
-    standardised; features no answer has are dropped."""
+    standardised; features no answer has, or that never differ, are dropped."""
     counted = counted_battles(campaign_id).subquery()
     sys_a, sys_b = aliased(ArenaSystem), aliased(ArenaSystem)
     query = (
@@ -115,7 +115,10 @@ def style_rows(
     total = fa + fb
     diff = np.divide(fa - fb, total, out=np.zeros_like(total), where=total != 0)
     spread = diff.std(0)
-    diff = (diff - diff.mean(0)) / np.where(spread > 0, spread, 1.0)
+    # A feature that never differs within a battle (text length in an audio arena) says nothing.
+    varies = spread > 0
+    diff = (diff[:, varies] - diff.mean(0)[varies]) / spread[varies]
+    names = [name for name, keep_it in zip(names, varies, strict=True) if keep_it]
     return [(*battles[i], diff[k]) for k, i in enumerate(ids)], names
 
 

@@ -9,6 +9,7 @@ from app.config import get_settings
 from app.deps import CurrentUser, Researcher, SessionDep
 from app.errors import Invalid, TooLarge
 from app.media import service
+from app.media.models import MediaFile
 from app.media.schemas import MediaRead
 
 router = APIRouter(tags=["media"])
@@ -71,8 +72,13 @@ async def upload_media(request: Request, session: SessionDep, user: Researcher) 
 )
 def read_media(public_id: str, request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """The file's bytes, streamed; `Range: bytes=a-b` gives 206, the ETag is the content's sha256."""
+    return file_response(service.get_media(session, public_id=public_id), request)
+
+
+def file_response(media: MediaFile, request: Request) -> Response:
+    """A stored file as the answer to a GET: whole (200), a byte range (206), not modified (304), or
+    416 for a range outside it. Callers check who may read it first."""
     settings = get_settings()
-    media = service.get_media(session, public_id=public_id)
     headers = {
         "ETag": f'"{media.sha256}"',
         "Cache-Control": CACHE_CONTROL,

@@ -8,6 +8,7 @@ often they arrive. No HTTP here; callers commit. A file whose row is rolled back
 
 import contextlib
 import hashlib
+import math
 import os
 import struct
 import tempfile
@@ -94,6 +95,23 @@ def image_size(mime: str, head: bytes) -> dict[str, int]:
     if size is None or min(size) <= 0:
         return {}
     return {"width": size[0], "height": size[1]}
+
+
+def duration(mime: str, path: Path) -> dict[str, float]:
+    """{"duration_s"} of an audio or video file, read from its headers (mutagen: WAV, MP3, OGG, FLAC,
+    MP4), else {}: WebM, or a file whose headers do not say."""
+    if not mime.startswith(("audio/", "video/")):
+        return {}
+    try:
+        import mutagen
+
+        parsed = mutagen.File(path)
+    except Exception:  # mutagen raises its own errors and struct/EOF ones on damaged headers
+        return {}
+    length = getattr(getattr(parsed, "info", None), "length", None)
+    if not isinstance(length, int | float) or not math.isfinite(length) or length <= 0:
+        return {}
+    return {"duration_s": round(float(length), 3)}
 
 
 def _image_size(mime: str, head: bytes) -> tuple[int, int] | None:
@@ -217,6 +235,10 @@ def store_stream(session: Session, *, source: BinaryIO, settings: Settings) -> M
     UnsupportedMedia, having stored nothing.
     """
     spooled = _spool(source, settings=settings)
+    meta: dict[str, float] = {
+        **image_size(spooled.mime, spooled.head),
+        **duration(spooled.mime, spooled.path),
+    }
     target = stored_path(settings, spooled.sha256)
     if target.is_file():
         spooled.path.unlink()
@@ -232,7 +254,7 @@ def store_stream(session: Session, *, source: BinaryIO, settings: Settings) -> M
         sha256=spooled.sha256,
         mime=spooled.mime,
         size_bytes=spooled.size,
-        meta=image_size(spooled.mime, spooled.head),
+        meta=meta,
     )
     try:
         with session.begin_nested():

@@ -64,7 +64,7 @@ def seed_votes(
     session: Any, *, slug: str, votes: list[tuple[str, str, str, str]], tags: tuple[str, ...] = ()
 ) -> None:
     """Stores voted battles directly: (system a, system b, winner as in FastChat, voter key) each, with
-    answers whose length grows with how often the system wins (for style-control tests)."""
+    answers whose length grows with the system's name (for style-control tests)."""
     from sqlalchemy import select, update
 
     from app.arena.models import (
@@ -101,7 +101,7 @@ def seed_votes(
         for tag in tags:
             session.add(BattleTag(battle_id=battle.id, tag=tag))
         for side in ("a", "b"):
-            content = "word " * (5 + 3 * len(side))
+            content = "word " * (2 + len(a if side == "a" else b))  # longer names, longer answers
             session.add(
                 BattleAnswer(
                     battle_id=battle.id,

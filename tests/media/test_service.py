@@ -67,6 +67,18 @@ def _files(settings: Settings) -> list[Path]:
     return sorted(p for p in service.media_dir(settings).rglob("*") if p.is_file())
 
 
+def test_stored_audio_knows_its_duration_and_images_their_size(session: Session, settings: Settings) -> None:
+    audio = service.store_stream(session, source=io.BytesIO(wav_bytes(frames=12_000, rate=8000)), settings=settings)
+    image = service.store_stream(session, source=io.BytesIO(png_bytes(7, 5)), settings=settings)
+    assert audio.meta == {"duration_s": 1.5}
+    assert image.meta == {"width": 7, "height": 5}
+    # Headers that say nothing usable give no duration, and no error.
+    broken = settings.data_dir / "broken.wav"
+    broken.write_bytes(wav_bytes()[:20])
+    assert service.duration("audio/wav", broken) == {}
+    assert service.duration("image/png", broken) == {}
+
+
 def test_the_same_bytes_are_one_file_and_one_row(session: Session, settings: Settings) -> None:
     data = png_bytes(4, 3)
     digest = hashlib.sha256(data).hexdigest()
