@@ -18,6 +18,7 @@ from app.auth.models import Role
 from app.deps import Admin, OptionalUser, SessionDep, ensure_role
 from app.errors import Invalid
 from app.leaderboard import service as leaderboard
+from app.leaderboard.svg import heatmap_svg, interval_svg
 from app.web import form_errors, redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -141,8 +142,6 @@ def leaderboard_page(
     user: OptionalUser,
     category: Annotated[str, Query(max_length=100)] = "",
 ) -> Response:
-    from app.leaderboard.svg import heatmap_svg, interval_svg
-
     if not ctx.config.public_leaderboard:
         ensure_role(user, Role.annotator)
     snapshot = leaderboard.latest_snapshot(session, campaign_id=ctx.campaign.id, category=category)

@@ -1,7 +1,8 @@
-"""`preflab demo`: two accounts, two small pairwise campaigns and an arena to click through. Safe to run
-again."""
+"""`preflab demo`: two accounts, two small pairwise campaigns, a text arena and an audio arena to click
+through. Safe to run again."""
 
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from app.auth.service import create_user, normalise_email, set_password
 from app.campaigns.schemas import CampaignCreate
 from app.campaigns.service import create_campaign, get_campaign
 from app.db import session_scope
+from app.demo.synth import VOICES
 from app.errors import NotFound
 from app.items.service import import_items
 
@@ -89,6 +91,7 @@ def seed_demo(*, admin_email: str, annotator_email: str, password_factory: Calla
             else:
                 lines.append(f"campaign {campaign.slug}: already seeded ({report.items_skipped} items)")
         lines.append(_demo_arena(session, admin=admin))
+        lines.append(_demo_audio_arena(session, admin=admin))
     return lines
 
 
@@ -130,6 +133,55 @@ def _demo_arena(session: Session, *, admin: User | None) -> str:
     prompts = [json.dumps({"id": r["id"], "prompt": r["prompt"], "tags": r.get("tags", [])}) for r in rows]
     report = import_prompts(session, campaign=campaign, lines=prompts)
     return f"arena {ARENA_SLUG}: {len(outputs)} systems, {report['prompts_created']} prompts"
+
+
+AUDIO_ARENA_SLUG = "demo-audio-arena"
+AUDIO_PROMPTS = (
+    "Play a morning tune.",
+    "A lullaby for a cat.",
+    "Fanfare for the winner!",
+    "Rain on a tin roof",
+)
+AUDIO_GUIDELINES = """\
+Type a prompt (or take one from the set); two anonymous synthesizers play it as a melody. Listen to
+both, then pick the one that sounds better (`1` A, `2` B, `3` tie, `4` both bad). The leaderboard's
+style control separates taste for a voice from taste for longer clips (duration).
+"""
+
+
+def _demo_audio_arena(session: Session, *, admin: User | None) -> str:
+    """An audio arena: each system is a voice of the demo synthesizer, run as a `command` provider."""
+    try:
+        get_campaign(session, slug=AUDIO_ARENA_SLUG)
+        return f"arena {AUDIO_ARENA_SLUG}: already seeded"
+    except NotFound:
+        pass
+    systems = [
+        SystemCreate(
+            name=f"{voice}-synth",
+            provider={
+                "kind": "command",
+                "argv": [sys.executable, "-m", "app.demo.synth", "--voice", voice, "{output}", "{prompt}"],
+                "output_suffix": ".wav",
+                "media_type": "audio/wav",
+                "timeout_s": 30,
+            },
+        )
+        for voice in sorted(VOICES)
+    ]
+    data = ArenaCreate(
+        slug=AUDIO_ARENA_SLUG,
+        name="Demo audio arena: which synthesizer sounds better?",
+        guidelines=AUDIO_GUIDELINES,
+        config=ArenaConfig(
+            min_battles=1, refresh_every_votes=5, bootstrap_rounds=300, style_features=["duration"]
+        ),
+        systems=systems,
+    )
+    campaign = create_arena(session, data=data, created_by=admin)
+    prompts = [json.dumps({"id": f"tune-{k}", "prompt": p}) for k, p in enumerate(AUDIO_PROMPTS)]
+    report = import_prompts(session, campaign=campaign, lines=prompts)
+    return f"arena {AUDIO_ARENA_SLUG}: {len(systems)} synthesizers, {report['prompts_created']} prompts"
 
 
 def _account(session: Session, *, email: str, role: Role, password: str) -> User:

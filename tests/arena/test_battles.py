@@ -294,6 +294,14 @@ def test_the_demo_arena_battles_on_its_prompt_set(client: TestClient, session: S
     )
     assert r.status_code == 201 and r.json()["model_b"]
 
+    # The audio arena: the demo synthesizer runs as a real program for each side.
+    battle, events = battle_to_end(client, voter, slug="demo-audio-arena", prompt="Hello, arena")
+    assert events[-1][0] == "done", events
+    for answer in battle["answers"]:
+        assert answer["media"]["mime"] == "audio/wav"
+        clip = client.get(answer["media"]["url"], headers=voter)
+        assert clip.status_code == 200 and clip.content[:4] == b"RIFF" and len(clip.content) > 30_000
+
 
 def test_a_side_no_worker_picks_up_fails_the_battle_after_the_timeout(
     client: TestClient, session: Session, redis_url: str, monkeypatch: pytest.MonkeyPatch

@@ -115,3 +115,40 @@ def test_admin_launches_an_arena_voters_battle_and_the_leaderboard_ranks(
     assert "3 counted votes" in admin.inner_text("[data-stamp]")
     assert admin.query_selector("section.chart svg") is not None
     admin.screenshot(path=str(ARTIFACTS / "arena-leaderboard.png"), full_page=True)
+
+
+def test_the_demo_audio_arena_plays_both_clips_blind(
+    browser: Any, live_server: str, cli_env: dict[str, str]
+) -> None:
+    """`preflab demo`'s audio arena: each side is the demo synthesizer run as a program; the browser
+    loads both clips from URLs that name no system, and the vote reveals the voices."""
+    from app.cli import DEMO_ANNOTATOR
+
+    seeded = run_cli(cli_env, "demo", "--no-serve").stdout
+    password = next(
+        line.rsplit(" / ", 1)[1].strip()
+        for line in seeded.splitlines()
+        if line.strip().startswith("annotator:")
+    )
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page.goto(f"{live_server}/login?next=/arena/demo-audio-arena")
+    page.fill("input[name=email]", DEMO_ANNOTATOR)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server}/arena/demo-audio-arena")
+    page.fill("#arena-prompt", "Hello arena")
+    page.press("#arena-prompt", "Control+Enter")
+    page.wait_for_selector(".arena-vote button[data-key='1']:not([disabled])", timeout=30_000)
+    sources = page.eval_on_selector_all(".arena-battle audio", "els => els.map(e => e.getAttribute('src'))")
+    assert len(sources) == 2 and all("/answers/1/" in s and "-synth" not in s for s in sources)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.arena-battle audio')].every(a => a.readyState >= 1)",
+        timeout=10_000,
+    )
+    durations = page.eval_on_selector_all(".arena-battle audio", "els => els.map(e => e.duration)")
+    assert all(d > 0.5 for d in durations), durations
+    assert "-synth" not in page.inner_text("main") and "-synth" not in page.content()
+    page.screenshot(path=str(ARTIFACTS / "arena-audio.png"), full_page=True)
+    page.keyboard.press("1")
+    page.wait_for_selector("[data-reveal]")
+    assert page.inner_text("[data-model-a]").endswith("-synth")

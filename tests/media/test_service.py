@@ -68,7 +68,9 @@ def _files(settings: Settings) -> list[Path]:
 
 
 def test_stored_audio_knows_its_duration_and_images_their_size(session: Session, settings: Settings) -> None:
-    audio = service.store_stream(session, source=io.BytesIO(wav_bytes(frames=12_000, rate=8000)), settings=settings)
+    audio = service.store_stream(
+        session, source=io.BytesIO(wav_bytes(frames=12_000, rate=8000)), settings=settings
+    )
     image = service.store_stream(session, source=io.BytesIO(png_bytes(7, 5)), settings=settings)
     assert audio.meta == {"duration_s": 1.5}
     assert image.meta == {"width": 7, "height": 5}
