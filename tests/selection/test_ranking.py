@@ -1,6 +1,5 @@
 """The Bradley-Terry posterior and active pair selection (`app/selection/ranking.py`)."""
 
-import time
 
 import numpy as np
 import pytest
@@ -218,17 +217,13 @@ def test_active_picks_concentrate_on_close_pairs() -> None:
     assert all(abs(truth[a] - truth[b]) < 0.2 for a, b in picks)  # type: ignore[misc]
 
 
-def test_next_pair_is_fast_for_100_systems() -> None:
+def test_next_pair_for_100_systems_never_picks_a_leased_pair() -> None:
+    # Speed (5 ms at p99) is a benchmark target: `benchmarks/simulate.py --sections latency` measures it.
     posterior = BTPosterior.new(100)
     rng = np.random.default_rng(0)
     for i, j, outcome in _votes(rng.normal(0, 1, 100), 3000):
         posterior.update(i, j, outcome)
-    leased = [tuple(rng.choice(100, 2, replace=False)) for _ in range(50)]
-    times = []
-    for _ in range(200):
-        start = time.perf_counter()
-        next_pair(posterior, excluded_pairs=leased, rng=rng)
-        times.append(time.perf_counter() - start)
-    # The target is 5 ms at p99 (benchmarks/simulate.py measures it); on a shared machine a test can
-    # only hold the median to it and keep the tail within reason.
-    assert np.median(times) < 0.005 and np.percentile(times, 99) < 0.05
+    leased = [tuple(int(k) for k in rng.choice(100, 2, replace=False)) for _ in range(50)]
+    excluded = {frozenset(pair) for pair in leased}
+    picks = [next_pair(posterior, excluded_pairs=leased, rng=rng) for _ in range(300)]
+    assert all(p is not None and p[0] != p[1] and frozenset(p) not in excluded for p in picks)

@@ -1,6 +1,5 @@
 """Reward-model data selection: uncertainty plus greedy D-optimal design (`app/selection/reward_data.py`)."""
 
-import time
 
 import numpy as np
 import pytest
@@ -75,15 +74,11 @@ def test_labelled_rows_and_outside_pairs_count_in_the_design() -> None:
         CandidatePool.build(x, margins=np.zeros(3))
 
 
-def test_a_pick_among_10000_candidates_is_fast() -> None:
+def test_picks_among_10000_candidates_are_distinct_and_about_one_in_ten_uniform() -> None:
+    # Speed (5 ms at p99) is a benchmark target: `benchmarks/simulate.py --sections latency` measures it.
     rng = np.random.default_rng(0)
     x = rng.normal(size=(10_000, 64))
     pool = CandidatePool.build(x, margins=rng.normal(0, 1, 10_000))
-    times = []
-    for _ in range(100):
-        start = time.perf_counter()
-        next_candidate(pool, rng=rng)
-        times.append(time.perf_counter() - start)
-    # The target is 5 ms at p99 (benchmarks/simulate.py measures it, with one BLAS thread); on a shared
-    # machine a test can only hold the median to it and keep the tail within reason.
-    assert np.median(times) < 0.005 and np.percentile(times, 99) < 0.05
+    picks = [next_candidate(pool, rng=rng) for _ in range(500)]
+    assert len(set(picks)) == 500 and all(p is not None and 0 <= p < 10_000 for p in picks)
+    assert pool.taken.sum() == 500 and 25 <= pool.uniform.sum() <= 80
