@@ -304,10 +304,15 @@ def test_demo_seed_is_idempotent_and_prints_working_credentials(session: Session
     assert helpfulness.reveal_identities and helpfulness.overlap == 1
     assert rationale.require_rationale and rationale.overlap == 2 and not rationale.reveal_identities
     assert "already seeded (15 items)" in second[2]
-    assert first[-1] == "arena demo-arena: 3 systems, 15 prompts" and second[-1].endswith("already seeded")
+    assert first[-2] == "arena demo-arena: 3 systems, 15 prompts" and second[-2].endswith("already seeded")
+    assert first[-1] == "arena demo-audio-arena: 3 synthesizers, 4 prompts"
+    assert second[-1].endswith("already seeded")
     arena = get_campaign(session, slug="demo-arena")
-    assert session.scalar(select(func.count()).select_from(Item)) == 45  # 15 per campaign and the arena
+    # 15 per campaign and the text arena, 4 prompts in the audio arena
+    assert session.scalar(select(func.count()).select_from(Item)) == 49
     assert len(list_systems(session, campaign=arena)) == 3
+    audio = list_systems(session, campaign=get_campaign(session, slug="demo-audio-arena"))
+    assert sorted(s.name for s in audio) == ["organ-synth", "sine-synth", "square-synth"]
 
 
 def test_demo_items_never_name_their_system() -> None:
