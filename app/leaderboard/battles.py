@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from app.leaderboard.ratings import PairCounts
+from app.leaderboard.style_control import standardised_differences
 
 WINNERS = {"model_a": 1.0, "model_b": 0.0, "tie": 0.5, "tie (bothbad)": 0.5}
 # (name, key for side a, key for side b) in conv_metadata.
@@ -72,20 +73,16 @@ def pair_counts(battles: list[dict[str, Any]]) -> list[PairCounts]:
 def style_rows(battles: list[dict[str, Any]]) -> tuple[list[tuple[str, str, float, np.ndarray]], list[str]]:
     """(a, b, outcome, normalised feature differences) per battle with metadata, and feature names.
 
-    Each difference is (a - b) / (a + b) (0 when both are 0), then standardised over the battles, so
-    the coefficients compare across features (the normalisation FastChat's style control uses).
+    Differences as `standardised_differences` makes them (FastChat's normalisation); features that
+    never differ are left out.
     """
-    rows, raw = [], []
+    rows, side_a, side_b = [], [], []
     for battle in battles:
         meta = battle.get("conv_metadata") or {}
-        values = []
-        for _, key_a, key_b in STYLE_FEATURES:
-            a, b = float(meta.get(key_a) or 0), float(meta.get(key_b) or 0)
-            values.append((a - b) / (a + b) if a + b else 0.0)
-        raw.append(values)
+        side_a.append([float(meta.get(key_a) or 0) for _, key_a, _ in STYLE_FEATURES])
+        side_b.append([float(meta.get(key_b) or 0) for _, _, key_b in STYLE_FEATURES])
         rows.append((battle["model_a"], battle["model_b"], WINNERS[battle["winner"]]))
-    matrix = np.array(raw, dtype=float)
-    spread = matrix.std(0)
-    matrix = (matrix - matrix.mean(0)) / np.where(spread > 0, spread, 1.0)
-    names = [name for name, _, _ in STYLE_FEATURES]
+    matrix, names = standardised_differences(
+        np.array(side_a, dtype=float), np.array(side_b, dtype=float), [name for name, _, _ in STYLE_FEATURES]
+    )
     return [(a, b, o, matrix[k]) for k, (a, b, o) in enumerate(rows)], names

@@ -24,7 +24,7 @@ from app.arena.schemas import ArenaConfig
 from app.arena.style import feature_value
 from app.db import utcnow
 from app.leaderboard.ratings import Leaderboard, PairCounts, online_elo
-from app.leaderboard.style_control import style_controlled
+from app.leaderboard.style_control import standardised_differences, style_controlled
 from app.leaderboard.tables import category_leaderboards, to_json, win_rate_matrix
 
 REFRESH_TASK = "preflab.arena.refresh_leaderboard"
@@ -82,8 +82,8 @@ def style_rows(
 ) -> tuple[list[tuple[str, str, float, np.ndarray]], list[str]]:
     """Per counted battle: (a, b, outcome, standardised feature differences), summed over turns.
 
-    A difference is (a - b) / (a + b), the normalisation of the LMSYS style-control write-up, then
-    standardised; features no answer has, or that never differ, are dropped."""
+    Differences are normalised as `standardised_differences` says; features no answer has, or that
+    never differ, are dropped."""
     counted = counted_battles(campaign_id).subquery()
     sys_a, sys_b = aliased(ArenaSystem), aliased(ArenaSystem)
     query = (
@@ -112,13 +112,7 @@ def style_rows(
     ids = list(battles)
     fa = np.array([sums[i]["a"][keep] for i in ids]).reshape(len(ids), len(keep))
     fb = np.array([sums[i]["b"][keep] for i in ids]).reshape(len(ids), len(keep))
-    total = fa + fb
-    diff = np.divide(fa - fb, total, out=np.zeros_like(total), where=total != 0)
-    spread = diff.std(0)
-    # A feature that never differs within a battle (text length in an audio arena) says nothing.
-    varies = spread > 0
-    diff = (diff[:, varies] - diff.mean(0)[varies]) / spread[varies]
-    names = [name for name, keep_it in zip(names, varies, strict=True) if keep_it]
+    diff, names = standardised_differences(fa, fb, names)
     return [(*battles[i], diff[k]) for k, i in enumerate(ids)], names
 
 

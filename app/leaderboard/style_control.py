@@ -32,6 +32,19 @@ BOOTSTRAP_TOLERANCE = 1e-4
 CHUNK_CELLS = 8_000_000
 
 
+def standardised_differences(a: np.ndarray, b: np.ndarray, names: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Style differences per battle (rows) and feature (columns): (a - b) / (a + b), 0 when both are 0
+    (the normalisation of the LMSYS style-control write-up), then standardised over the battles so the
+    coefficients compare across features. A feature that never differs (text length in an audio
+    arena, list counts in a log that has none) says nothing and is left out, with its name."""
+    total = a + b
+    diff = np.divide(a - b, total, out=np.zeros_like(total, dtype=float), where=total != 0)
+    spread = diff.std(0)
+    varies = spread > 0
+    standardised = (diff[:, varies] - diff.mean(0)[varies]) / spread[varies]
+    return standardised, [name for name, kept in zip(names, varies, strict=True) if kept]
+
+
 @dataclass(frozen=True, eq=False)
 class StyleBattles:
     """One row per battle: side a's and side b's system index, the outcome (1: a won, 0: b won,

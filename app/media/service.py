@@ -332,19 +332,8 @@ def media_of_candidates(session: Session, *, candidate_ids: Iterable[int]) -> di
 
 def sha256s_of_candidates(session: Session, *, candidate_ids: Iterable[int]) -> dict[int, list[str]]:
     """Each listed candidate's media digests in order (for exports); candidates without are left out."""
-    wanted = sorted(set(candidate_ids))
-    found: dict[int, list[str]] = {}
-    if not wanted:
-        return found
-    rows = session.execute(
-        select(CandidateMedia.candidate_id, MediaFile.sha256)
-        .join(MediaFile, MediaFile.id == CandidateMedia.media_id)
-        .where(CandidateMedia.candidate_id.in_(wanted))
-        .order_by(CandidateMedia.candidate_id, CandidateMedia.position)
-    )
-    for candidate_id, sha256 in rows:
-        found.setdefault(candidate_id, []).append(sha256)
-    return found
+    found = media_of_candidates(session, candidate_ids=candidate_ids)
+    return {candidate_id: [media.sha256 for media in files] for candidate_id, files in found.items()}
 
 
 def campaign_has_media(session: Session, *, campaign_id: int) -> bool:
