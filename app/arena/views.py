@@ -41,6 +41,7 @@ def _battle_context(
         "outcomes": OUTCOMES,
         "vote_key": secrets.token_urlsafe(16),
         "BattleStatus": BattleStatus,
+        "media_url": service.media_url,
     }
 
 
