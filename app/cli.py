@@ -70,9 +70,12 @@ def db_upgrade() -> None:
 def user_add(
     email: str,
     role: Annotated[str, typer.Option(help="admin, researcher or annotator")] = "annotator",
+    kind: Annotated[
+        str, typer.Option(help="human, or model: an LM judge that votes through an API token")
+    ] = "human",
 ) -> None:
-    """Create a user; the password comes from PREFLAB_PASSWORD, else a prompt."""
-    from app.auth.models import Role
+    """Create a user; the password comes from PREFLAB_PASSWORD, else a prompt (a model gets none)."""
+    from app.auth.models import Role, UserKind
     from app.auth.service import create_user
     from app.db import session_scope
     from app.errors import DomainError
@@ -81,8 +84,12 @@ def user_add(
         role_value = Role(role)
     except ValueError:
         _fail(f"unknown role '{role}'; use admin, researcher or annotator")
-    password = os.environ.get("PREFLAB_PASSWORD")
-    if password is None:
+    try:
+        kind_value = UserKind(kind)
+    except ValueError:
+        _fail(f"unknown kind '{kind}'; use human or model")
+    password = os.environ.get("PREFLAB_PASSWORD") if kind_value == UserKind.human else None
+    if password is None and kind_value == UserKind.human:
         if not sys.stdin.isatty():
             _fail("set PREFLAB_PASSWORD or run in a terminal to be prompted")
         password = getpass.getpass("password: ")
@@ -90,8 +97,9 @@ def user_add(
             _fail("the passwords differ")
     try:
         with session_scope() as session:
-            user = create_user(session, email=email, password=password, role=role_value)
-            typer.echo(f"created {user.role.value} {user.email}")
+            user = create_user(session, email=email, password=password, role=role_value, kind=kind_value)
+            label = "model annotator" if kind_value == UserKind.model else user.role.value
+            typer.echo(f"created {label} {user.email}")
     except DomainError as exc:
         _fail(exc.message)
 

@@ -23,6 +23,13 @@ class Role(StrEnum):
         return self.rank >= other.rank
 
 
+class UserKind(StrEnum):
+    """Who gives the labels: a person, or a model (an LM judge) whose votes are flagged everywhere."""
+
+    human = "human"
+    model = "model"
+
+
 def new_pseudonym() -> str:
     return "ann_" + secrets.token_hex(8)
 
@@ -35,6 +42,11 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[Role] = mapped_column(
         Enum(Role, native_enum=False, create_constraint=True, length=20, name="role")
+    )
+    kind: Mapped[UserKind] = mapped_column(
+        Enum(UserKind, native_enum=False, create_constraint=True, length=20, name="user_kind"),
+        default=UserKind.human,
+        server_default=UserKind.human.value,
     )
     # Exports name annotators by this, never by email or database id.
     pseudonym: Mapped[str] = mapped_column(String(40), unique=True, default=new_pseudonym)

@@ -22,5 +22,7 @@ def create_token(data: TokenCreate, session: SessionDep, user: CurrentUser) -> T
 
 @router.post("/users", status_code=status.HTTP_201_CREATED, response_model=UserRead)
 def create_user(data: UserCreate, session: SessionDep, admin: Admin) -> UserRead:
-    user = service.create_user(session, email=data.email, password=data.password, role=data.role)
+    user = service.create_user(
+        session, email=data.email, password=data.password, role=data.role, kind=data.kind
+    )
     return UserRead.model_validate(user)

@@ -1,9 +1,11 @@
 """Users, password checks and API tokens. No HTTP here; callers commit."""
 
+import secrets
+
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from app.auth.models import ApiToken, Role, User
+from app.auth.models import ApiToken, Role, User, UserKind
 from app.auth.security import hash_password, hash_token, new_token, verify_password
 from app.db import utcnow
 from app.errors import Conflict, Invalid, NotFound
@@ -15,15 +17,23 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def create_user(session: Session, *, email: str, password: str, role: Role) -> User:
+def create_user(
+    session: Session, *, email: str, password: str | None, role: Role, kind: UserKind = UserKind.human
+) -> User:
+    """A person (who signs in with the password) or a model annotator (an LM judge, which only ever
+    votes through an API token: it gets a random password nobody knows, and never signs in)."""
     email = normalise_email(email)
     if "@" not in email:
         raise Invalid(f"'{email}' is not an email address", field="email")
-    if len(password) < MIN_PASSWORD_LENGTH:
+    if kind == UserKind.model:
+        if role != Role.annotator:
+            raise Invalid("a model annotator can only have the annotator role", field="role")
+        password = secrets.token_urlsafe(32)
+    elif password is None or len(password) < MIN_PASSWORD_LENGTH:
         raise Invalid(f"password must be at least {MIN_PASSWORD_LENGTH} characters", field="password")
     if session.scalar(select(User.id).where(User.email == email)) is not None:
         raise Conflict(f"a user with email {email} already exists")
-    user = User(email=email, password_hash=hash_password(password), role=role)
+    user = User(email=email, password_hash=hash_password(password), role=role, kind=kind)
     session.add(user)
     session.flush()
     return user
@@ -46,6 +56,8 @@ def authenticate(session: Session, *, email: str, password: str) -> User | None:
         verify_password(_DUMMY_HASH, password)
         return None
     if not verify_password(user.password_hash, password) or not user.is_active:
+        return None
+    if user.kind == UserKind.model:
         return None
     return user
 

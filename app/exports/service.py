@@ -10,7 +10,7 @@ from typing import Any, Literal
 from sqlalchemy import Result, Row, Select, case, func, select
 from sqlalchemy.orm import Session, aliased
 
-from app.auth.models import User
+from app.auth.models import User, UserKind
 from app.campaigns.models import Campaign
 from app.errors import NotFound
 from app.items.models import Candidate, Comparison, Item
@@ -33,6 +33,7 @@ def _vote_query(campaign: Campaign) -> Select[Any]:
             Item.prompt,
             Item.tags,
             User.pseudonym,
+            User.kind,
             _winner.system,
             _loser.system,
             _left.system,
@@ -66,6 +67,7 @@ def iter_vote_rows(session: Session, *, campaign: Campaign) -> Iterator[dict[str
         prompt,
         tags,
         annotator,
+        annotator_kind,
         winner,
         loser,
         left,
@@ -89,8 +91,9 @@ def iter_vote_rows(session: Session, *, campaign: Campaign) -> Iterator[dict[str
             "comparison_id": vote.comparison_id,
             "prompt": prompt,
             "annotator": annotator,
-            "annotator_kind": "human",
+            "annotator_kind": annotator_kind.value,
             "outcome": vote.outcome.value,
+            "winner_side": _winner_side(vote, left_pk, right_pk),
             "winner_system": winner,
             "loser_system": loser,
             "shown_a_system": left,
@@ -107,6 +110,13 @@ def iter_vote_rows(session: Session, *, campaign: Campaign) -> Iterator[dict[str
             "media_a": media.get(left_pk, []),
             "media_b": media.get(right_pk, []),
         }
+
+
+def _winner_side(vote: Vote, left_pk: int, right_pk: int) -> str | None:
+    """ "a" or "b" as this annotator saw them; a system name cannot say it when both sides share one."""
+    if vote.winner_candidate_id is None:
+        return None
+    return "a" if vote.winner_candidate_id == left_pk else "b"
 
 
 def _with_media(
@@ -145,6 +155,7 @@ def list_vote_records(
         _prompt,
         _tags,
         annotator,
+        annotator_kind,
         winner,
         loser,
         left,
@@ -163,6 +174,7 @@ def list_vote_records(
                 item_id=item_id,
                 comparison_id=vote.comparison_id,
                 annotator=annotator,
+                annotator_kind=annotator_kind.value,
                 outcome=vote.outcome.value,
                 winner_system=winner,
                 loser_system=loser,
@@ -201,7 +213,9 @@ def iter_pairwise_rows(session: Session, *, campaign: Campaign) -> Iterator[dict
             strength_b.label("strength_b"),
         )
         .join(Comparison, Comparison.id == Vote.comparison_id)
-        .where(Vote.campaign_id == campaign.id)
+        .join(User, User.id == Vote.annotator_id)
+        # The pairwise dataset is human preferences; LM-judge votes are in the votes export, marked.
+        .where(Vote.campaign_id == campaign.id, User.kind == UserKind.human)
         .group_by(Vote.comparison_id)
         .subquery()
     )

@@ -48,3 +48,64 @@ def _scale(value: float, low: float, high: float, out_low: float, out_high: floa
     if high == low:
         return (out_low + out_high) / 2
     return out_low + (value - low) / (high - low) * (out_high - out_low)
+
+
+@dataclass(frozen=True)
+class Line:
+    label: str
+    points: str
+    last: float
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """One metric of several runs on shared axes, so two training runs can be compared by eye."""
+
+    name: str
+    low: float
+    high: float
+    lines: list[Line]
+
+
+def overlay(
+    runs: list[tuple[str, list[dict[str, Any]]]], *, x: str = "step", skip: tuple[str, ...] = ("epoch",)
+) -> list[Overlay]:
+    """One chart per metric any run reported; each run's line is scaled to the range of all runs."""
+    numeric = {
+        k
+        for _, points in runs
+        for p in points
+        for k, v in p.items()
+        if k != x and k not in skip and isinstance(v, int | float)
+    }
+    charts = []
+    for name in sorted(numeric):
+        traces = [
+            (
+                label,
+                [
+                    (float(p.get(x, i)), float(p[name]))
+                    for i, p in enumerate(points)
+                    if isinstance(p.get(name), int | float)
+                ],
+            )
+            for label, points in runs
+        ]
+        values = [pair for _, pairs in traces for pair in pairs]
+        x_low, x_high = min(xv for xv, _ in values), max(xv for xv, _ in values)
+        low, high = min(v for _, v in values), max(v for _, v in values)
+        lines = [
+            Line(
+                label=label,
+                points=" ".join(
+                    f"{_scale(xv, x_low, x_high, PAD, WIDTH - PAD):.1f},"
+                    f"{_scale(v, low, high, HEIGHT - PAD, PAD):.1f}"
+                    for xv, v in pairs
+                ),
+                last=pairs[-1][1],
+            )
+            for label, pairs in traces
+            if pairs
+        ]
+        charts.append(Overlay(name=name, low=low, high=high, lines=lines))
+    return charts

@@ -4,6 +4,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.campaigns.models import Campaign
+from app.errors import Invalid
 from app.jobs import flows
 from app.jobs.models import Job
 from app.rewards.models import RewardModel
@@ -12,6 +13,13 @@ from app.rewards.service import SCORE_TASK, TRAIN_TASK
 
 
 def start_training(session: Session, *, campaign: Campaign, request: TrainRequest, user: User | None) -> Job:
+    if request.head != "bt":
+        # Votes are pairwise preferences; per-aspect ratings arrive with the rating task kind.
+        raise Invalid(
+            f"the {request.head} head trains on per-aspect ratings, and this campaign's votes have none; "
+            "use head 'bt' (the trainer's Python API takes ratings directly)",
+            field="head",
+        )
     return flows.submit_job(
         session,
         kind=TRAIN_TASK,

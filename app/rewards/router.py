@@ -8,8 +8,8 @@ from app.campaigns.dependencies import CampaignDep
 from app.deps import Researcher, SessionDep
 from app.jobs import service as jobs_service
 from app.jobs.schemas import JobRead
-from app.rewards import flows, service
-from app.rewards.schemas import CandidateScoreRead, RewardModelRead, TrainRequest
+from app.rewards import comparison, flows, service
+from app.rewards.schemas import CandidateScoreRead, RewardModelRead, TrainRequest, VersionComparison
 
 router = APIRouter(prefix="/api/v1", tags=["reward models"])
 
@@ -57,3 +57,16 @@ def list_scores(
 ) -> list[CandidateScoreRead]:
     model = service.get_version(session, public_id=model_id)
     return service.list_scores(session, model=model, limit=limit, offset=offset)
+
+
+@router.get("/reward-models/{model_id}/compare/{other_id}", response_model=VersionComparison)
+def compare_versions(
+    model_id: str, other_id: str, session: SessionDep, user: Researcher
+) -> VersionComparison:
+    """Version `model_id` (a) beside `other_id` (b): data, config, metric deltas (b - a), agreement
+    with the human votes, and the correlation of their scores."""
+    return comparison.compare(
+        session,
+        a=service.get_version(session, public_id=model_id),
+        b=service.get_version(session, public_id=other_id),
+    )

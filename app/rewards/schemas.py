@@ -53,3 +53,32 @@ class CandidateScoreRead(BaseModel):
     item_id: str
     system: str
     score: float
+
+
+class VoteAgreement(BaseModel):
+    """How often a version scores the human-preferred candidate higher (ties count half)."""
+
+    all_votes: float | None = Field(description="over every scored human preference vote, training included")
+    n_all: int
+    since_training: float | None = Field(description="over votes cast after the version was trained")
+    n_since: int
+
+
+class ConfigChange(BaseModel):
+    key: str
+    a: Any
+    b: Any
+
+
+class VersionComparison(BaseModel):
+    a: RewardModelRead
+    b: RewardModelRead
+    same_data: bool = Field(description="both trained on the same pairs (equal snapshot hashes)")
+    config_changes: list[ConfigChange]
+    metric_deltas: dict[str, float] = Field(description="b minus a, for metrics both report")
+    agreement_a: VoteAgreement
+    agreement_b: VoteAgreement
+    score_correlation: float | None = Field(
+        description="Spearman correlation of the two versions' scores on the candidates both scored"
+    )
+    n_scored_by_both: int

@@ -6,9 +6,10 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
+from app.auth.models import User, UserKind
 from app.campaigns.models import Campaign
 from app.items.models import Candidate, Item
 from app.voting.models import Outcome, Vote
@@ -22,27 +23,52 @@ def strength_weight(strength: int | None) -> float:
 
 
 def iter_preference_pairs(
-    session: Session, *, campaign: Campaign, weight_by_strength: bool = False
+    session: Session,
+    *,
+    campaign: Campaign,
+    weight_by_strength: bool = False,
+    include_judge: bool = False,
+    judge_weight: float = 0.5,
 ) -> Iterator[dict[str, Any]]:
+    """Human preference votes, and LM-judge votes (annotators of kind model) only when asked, each
+    weighted by judge_weight on top of any strength weight; `source` says which a pair is."""
+    kinds = [UserKind.human, UserKind.model] if include_judge else [UserKind.human]
     rows = session.execute(
-        select(Item.external_id, Item.prompt, _winner.content, _loser.content, Vote.strength)
+        select(Item.external_id, Item.prompt, _winner.content, _loser.content, Vote.strength, User.kind)
         .join(_winner, _winner.id == Vote.winner_candidate_id)
         .join(_loser, _loser.id == Vote.loser_candidate_id)
         .join(Item, Item.id == _winner.item_id)
-        .where(Vote.campaign_id == campaign.id, Vote.outcome == Outcome.preference)
+        .join(User, User.id == Vote.annotator_id)
+        .where(Vote.campaign_id == campaign.id, Vote.outcome == Outcome.preference, User.kind.in_(kinds))
         .order_by(Vote.id)
         .execution_options(yield_per=2000)
     )
-    for item_id, prompt, chosen, rejected, strength in rows:
+    for item_id, prompt, chosen, rejected, strength, kind in rows:
+        weight = strength_weight(strength) if weight_by_strength else 1.0
+        if kind == UserKind.model:
+            weight *= judge_weight
         yield {
             "prompt": prompt,
             "chosen": chosen,
             "rejected": rejected,
-            "weight": strength_weight(strength) if weight_by_strength else 1.0,
-            # Every vote here is a person's; LM-judge labels (a later kind of annotator) will say "model".
-            "source": "human",
+            "weight": weight,
+            "source": kind.value,
             "group": item_id,
         }
+
+
+def preference_votes_by_kind(session: Session, *, campaign: Campaign) -> dict[str, int]:
+    """{"human": n, "model": n}: how many preference votes each kind of annotator gave."""
+    rows = session.execute(
+        select(User.kind, func.count())
+        .select_from(Vote)
+        .join(User, User.id == Vote.annotator_id)
+        .where(Vote.campaign_id == campaign.id, Vote.outcome == Outcome.preference)
+        .group_by(User.kind)
+    ).all()
+    counts = {kind.value: 0 for kind in UserKind}
+    counts.update({kind.value: int(n) for kind, n in rows})
+    return counts
 
 
 def snapshot(pairs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -52,6 +78,8 @@ def snapshot(pairs: list[dict[str, Any]]) -> dict[str, Any]:
         digest.update(json.dumps(pair, sort_keys=True, ensure_ascii=False).encode())
     return {
         "n_pairs": len(pairs),
+        "n_human": sum(1 for p in pairs if p["source"] == "human"),
+        "n_model": sum(1 for p in pairs if p["source"] == "model"),
         "n_items": len({p["group"] for p in pairs}),
         "sha256": digest.hexdigest(),
     }

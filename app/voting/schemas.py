@@ -71,6 +71,7 @@ class VoteRecord(BaseModel):
     item_id: str
     comparison_id: int
     annotator: str
+    annotator_kind: Literal["human", "model"]
     outcome: Literal["preference", "tie", "both_bad"]
     winner_system: str | None
     loser_system: str | None

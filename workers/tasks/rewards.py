@@ -3,13 +3,14 @@
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, func, select
 
 from app.campaigns.models import Campaign
 from app.config import get_settings
 from app.db import session_scope
 from app.items.models import Candidate, Item
 from app.jobs.models import Job
+from app.media.models import CandidateMedia
 from app.rewards import service, training_data
 from app.rewards.models import RewardModel
 from app.rewards.schemas import TrainRequest
@@ -38,7 +39,11 @@ def _train(ctx: JobContext) -> tuple[dict[str, Any], str]:
             raise JobFailed("the campaign was deleted")
         rows = list(
             training_data.iter_preference_pairs(
-                session, campaign=campaign, weight_by_strength=request.weight_by_strength
+                session,
+                campaign=campaign,
+                weight_by_strength=request.weight_by_strength,
+                include_judge=request.include_judge,
+                judge_weight=request.judge_weight,
             )
         )
     if len(rows) < MIN_PAIRS:
@@ -104,12 +109,20 @@ def _score(ctx: JobContext) -> tuple[dict[str, Any], str]:
     with session_scope() as session:
         model = service.get_version(session, public_id=str(ctx.params["reward_model"]))
         artifact, model_id = model.artifact_path, model.id
+        has_media = exists().where(CandidateMedia.candidate_id == Candidate.id)
         rows = session.execute(
             select(Candidate.id, Item.prompt, Candidate.content)
             .join(Item, Item.id == Candidate.item_id)
-            .where(Item.campaign_id == model.campaign_id)
+            # The reward models read text: a candidate that is an image or a clip gets no score.
+            .where(Item.campaign_id == model.campaign_id, ~has_media)
             .order_by(Candidate.id)
         ).all()
+        n_media = session.scalar(
+            select(func.count())
+            .select_from(Candidate)
+            .join(Item, Item.id == Candidate.item_id)
+            .where(Item.campaign_id == model.campaign_id, has_media)
+        )
     if not Path(artifact).is_dir():
         raise JobFailed(f"the model's files are missing at {artifact}; retrain it")
     reward_model = load_reward_model(artifact)
@@ -121,4 +134,5 @@ def _score(ctx: JobContext) -> tuple[dict[str, Any], str]:
         ctx.progress(len(scores) / max(len(rows), 1), f"scored {len(scores)} of {len(rows)} candidates")
     with session_scope() as session:
         stored = service.store_scores(session, model=session.get_one(RewardModel, model_id), scores=scores)
-    return {"scored": stored}, f"scored {stored} candidates"
+    skipped = f"; {n_media} media candidates skipped (the model reads text)" if n_media else ""
+    return {"scored": stored, "skipped_media": n_media or 0}, f"scored {stored} candidates{skipped}"

@@ -95,8 +95,17 @@ def _pair_from_vote(
     kind = row.get("annotator_kind", "human")
     if kind != "human" and not include_judge:
         return None
-    by_system = {row.get("shown_a_system"): row.get("shown_a"), row.get("shown_b_system"): row.get("shown_b")}
-    chosen, rejected = by_system.get(row.get("winner_system")), by_system.get(row.get("loser_system"))
+    shown = {"a": row.get("shown_a"), "b": row.get("shown_b")}
+    side = row.get("winner_side")
+    if side in shown:
+        chosen, rejected = shown[side], shown["b" if side == "a" else "a"]
+    else:
+        # Exports from before winner_side: the system names say the side unless both sides share one.
+        systems = {"a": row.get("shown_a_system"), "b": row.get("shown_b_system")}
+        if systems["a"] == systems["b"]:
+            return None
+        by_system = {systems["a"]: shown["a"], systems["b"]: shown["b"]}
+        chosen, rejected = by_system.get(row.get("winner_system")), by_system.get(row.get("loser_system"))
     if not isinstance(chosen, str) or not isinstance(rejected, str):
         return None
     weight = 1.0 if kind == "human" else judge_weight
