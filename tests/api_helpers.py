@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from app.auth.models import Role
-from tests.factories import make_token, make_user
+from tests.factories import PASSWORD, make_token, make_user
 
 
 def bearer(session: Session, email: str, role: Role = Role.annotator) -> dict[str, str]:
@@ -26,3 +26,17 @@ def wait_for_job(client: TestClient, headers: dict[str, str], job_id: str, timeo
             return job
         time.sleep(0.1)
     raise AssertionError(f"job {job_id} still {job.get('status')} after {timeout} s")
+
+
+def form_field(html: str, name: str) -> str:
+    """The value of a hidden form field (csrf_token, idempotency_key, ...) in a page."""
+    return html.split(f'name="{name}" value="', 1)[1].split('"', 1)[0]
+
+
+def sign_in(client: TestClient, email: str) -> None:
+    """Signs in through the login form, as a browser does; the client then carries the session."""
+    token = form_field(client.get("/login").text, "csrf_token")
+    r = client.post(
+        "/login", data={"email": email, "password": PASSWORD, "csrf_token": token}, follow_redirects=False
+    )
+    assert r.status_code == 303, r.text

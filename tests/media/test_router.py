@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session
 
 from app import config
 from app.auth.models import Role
-from tests.api_helpers import bearer
-from tests.factories import PASSWORD, make_user
+from tests.api_helpers import bearer, sign_in
+from tests.factories import make_user
 from tests.media.samples import png_bytes, wav_bytes
 
 
@@ -113,9 +113,6 @@ def test_who_may_upload_and_read(client: TestClient, session: Session) -> None:
     # A signed-in browser (session cookie) reads it too, as the task page's <img> does.
     make_user(session, "browser@example.org")
     session.commit()
-    page = client.get("/login")
-    csrf = page.text.split('name="csrf_token" value="')[1].split('"')[0]
-    login = {"email": "browser@example.org", "password": PASSWORD, "csrf_token": csrf}
-    assert client.post("/login", data=login, follow_redirects=False).status_code == 303
+    sign_in(client, "browser@example.org")
     seen = client.get(url)
     assert seen.status_code == 200 and seen.content == data

@@ -1,6 +1,5 @@
 """The Bradley-Terry posterior and active pair selection (`app/selection/ranking.py`)."""
 
-
 import numpy as np
 import pytest
 from scipy.stats import multivariate_normal

@@ -1,6 +1,5 @@
 """Reward-model data selection: uncertainty plus greedy D-optimal design (`app/selection/reward_data.py`)."""
 
-
 import numpy as np
 import pytest
 

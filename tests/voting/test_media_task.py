@@ -8,8 +8,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from app.items.service import import_items
-from tests.api_helpers import bearer
-from tests.factories import PASSWORD, make_campaign, make_user
+from tests.api_helpers import bearer, form_field, sign_in
+from tests.factories import make_campaign, make_user
 from tests.media.samples import media_item_lines
 
 # The start of an MP4 file: enough for the store to take it as video/mp4.
@@ -56,10 +56,7 @@ def test_the_task_page_plays_media_by_type(client: TestClient, session: Session,
     _media_campaign(session, tmp_path)
     make_user(session, "ann@example.org")
     session.commit()
-    page = client.get("/login")
-    csrf = page.text.split('name="csrf_token" value="')[1].split('"')[0]
-    login = {"email": "ann@example.org", "password": PASSWORD, "csrf_token": csrf}
-    assert client.post("/login", data=login, follow_redirects=False).status_code == 303
+    sign_in(client, "ann@example.org")
 
     players: set[str] = set()
     for _ in range(3):
@@ -77,10 +74,10 @@ def test_the_task_page_plays_media_by_type(client: TestClient, session: Session,
             players.add("video")
         for url in images + audio + video:
             assert client.get(url).status_code == 200  # the session cookie is enough
-        csrf = html.split('name="csrf_token" value="')[1].split('"')[0]
+        csrf = form_field(html, "csrf_token")
         vote_url = re.search(r'action="(/campaigns/demo/task/[^"]+/vote)"', html)
         assert vote_url
-        key = html.split('name="idempotency_key" value="')[1].split('"')[0]
+        key = form_field(html, "idempotency_key")
         form = {"outcome": "b", "csrf_token": csrf, "idempotency_key": key}
         assert client.post(vote_url.group(1), data=form).status_code == 200
     assert players == {"img", "audio", "video"}
