@@ -216,6 +216,7 @@ def worker(
         _fail(f"unknown queue(s) {', '.join(sorted(unknown))}; use {', '.join(QUEUES)}")
     argv = ["worker", "--queues", queues, "--concurrency", str(concurrency), "--loglevel", "INFO"]
     if beat:
+        get_settings().data_dir.mkdir(parents=True, exist_ok=True)  # beat keeps its schedule file there
         argv.append("--beat")
     celery_app.worker_main(argv)
 

@@ -5,7 +5,7 @@ from ipaddress import ip_network
 from pathlib import Path
 from typing import Literal
 
-from pydantic import field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_SECRET = "preflab-development-secret-change-me"
@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     redis_url: str = ""
     secret_key: str = DEVELOPMENT_SECRET
     lease_seconds: int = 600
+    # Celery beat's periods: handing expired leases back, and refreshing arena leaderboards that are due.
+    reclaim_leases_every_s: float = Field(60.0, gt=0)
+    refresh_leaderboards_every_s: float = Field(30.0, gt=0)
     # Per process. Overflow connections are opened and closed under load, which costs Postgres more CPU
     # than the queries; size the pool to the concurrency instead.
     db_pool_size: int = 20

@@ -1,5 +1,7 @@
 """The Celery application. Without PREFLAB_REDIS_URL, tasks run in-process (the embedded default)."""
 
+from pathlib import Path
+
 from celery import Celery
 from kombu import Queue
 
@@ -34,13 +36,15 @@ def make_celery(settings: Settings | None = None) -> Celery:
         beat_schedule={
             "reclaim-expired-leases": {
                 "task": "preflab.maintenance.reclaim_expired_leases",
-                "schedule": 60.0,
+                "schedule": settings.reclaim_leases_every_s,
             },
             "refresh-due-leaderboards": {
                 "task": "preflab.arena.refresh_due_leaderboards",
-                "schedule": 30.0,
+                "schedule": settings.refresh_leaderboards_every_s,
             },
         },
+        # Beat keeps its last-run times with the instance's data, not in whatever directory it started in.
+        beat_schedule_filename=str(Path(settings.data_dir) / "celerybeat-schedule"),
         timezone="UTC",
     )
     return app

@@ -13,6 +13,7 @@ class JobRead(BaseModel):
 
     id: str = Field(validation_alias="public_id")
     kind: str
+    queue: str = Field(description="the Celery queue it was sent to: default, cpu or gpu")
     status: JobStatus
     campaign: str | None = None
     progress: float

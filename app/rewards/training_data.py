@@ -72,10 +72,13 @@ def preference_votes_by_kind(session: Session, *, campaign: Campaign) -> dict[st
 
 
 def snapshot(pairs: list[dict[str, Any]]) -> dict[str, Any]:
-    """What a model was trained on, to compare versions: counts and a hash of the pairs in order."""
+    """What a model was trained on, to compare versions: counts and a hash of the votes in order."""
     digest = hashlib.sha256()
     for pair in pairs:
-        digest.update(json.dumps(pair, sort_keys=True, ensure_ascii=False).encode())
+        # Weights follow from the training settings, not the votes: two versions trained on the same
+        # votes with and without strength weights share a hash.
+        vote = {key: value for key, value in pair.items() if key != "weight"}
+        digest.update(json.dumps(vote, sort_keys=True, ensure_ascii=False).encode())
     return {
         "n_pairs": len(pairs),
         "n_human": sum(1 for p in pairs if p["source"] == "human"),

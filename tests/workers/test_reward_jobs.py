@@ -49,3 +49,32 @@ def test_train_activate_and_score_on_a_real_worker(
     # Annotators never see scores.
     annotator = bearer(session, "other@example.org")
     assert client.get(f"/api/v1/reward-models/{model['id']}/scores", headers=annotator).status_code == 403
+
+
+def test_two_versions_trained_on_a_real_worker_compare_side_by_side(
+    client: TestClient, session: Session, worker: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PREFLAB_REDIS_URL", worker["PREFLAB_REDIS_URL"])
+    config.get_settings.cache_clear()
+    seed_campaign_with_votes(session, n_items=30)
+    researcher = bearer(session, "res@example.org", Role.researcher)
+    ids = []
+    for settings in ({"epochs": 2}, {"epochs": 6, "weight_by_strength": True}):
+        r = client.post("/api/v1/campaigns/demo/reward-models", json=settings, headers=researcher)
+        job = wait_for_job(client, researcher, r.json()["id"])
+        assert job["status"] == "succeeded", job["error"]
+        model_id = job["result"]["reward_model"]
+        scored = wait_for_job(
+            client,
+            researcher,
+            client.post(f"/api/v1/reward-models/{model_id}/score", headers=researcher).json()["id"],
+        )
+        assert scored["status"] == "succeeded", scored["error"]
+        ids.append(model_id)
+    body = client.get(f"/api/v1/reward-models/{ids[0]}/compare/{ids[1]}", headers=researcher).json()
+    assert body["same_data"] is True and (body["a"]["version"], body["b"]["version"]) == (1, 2)
+    changed = {c["key"]: (c["a"], c["b"]) for c in body["config_changes"]}
+    assert changed == {"epochs": (2, 6), "weight_by_strength": (False, True)}
+    assert set(body["metric_deltas"]) >= {"accuracy", "log_loss", "ece"}
+    assert body["n_scored_by_both"] == 60 and -1 <= body["score_correlation"] <= 1
+    assert body["agreement_a"]["n_all"] == 30 and 0 <= body["agreement_a"]["all_votes"] <= 1
