@@ -13,6 +13,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session
 from app import config, db
 from tests.support.openai_server import OpenAIServer, serve_openai
 from tests.support.tiny_lm import build_tiny_lm
+from tests.support.workers import running, solo_worker_argv
 
 BACKEND = os.environ.get("PREFLAB_TEST_DB", "sqlite")
 PG_ADMIN_URL = os.environ.get("PREFLAB_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -157,22 +159,16 @@ def run_cli(
     return result
 
 
-@pytest.fixture
-def live_server(cli_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
+@contextmanager
+def serving(env: dict[str, str], log_path: Path) -> Iterator[str]:
     """`preflab serve` in a subprocess on a free loopback port; yields its base URL."""
     port = free_port()
-    log = (tmp_path / "serve.log").open("w")
-    proc = subprocess.Popen(
-        [preflab_bin(), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=cli_env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
     base = f"http://127.0.0.1:{port}"
-    try:
+    argv = [preflab_bin(), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    with running(argv, env, log_path) as proc:
         for _ in range(200):
             if proc.poll() is not None:
-                raise RuntimeError(f"server exited: {(tmp_path / 'serve.log').read_text()[-2000:]}")
+                raise RuntimeError(f"server exited: {log_path.read_text()[-2000:]}")
             try:
                 if httpx.get(base + "/healthz", timeout=1).status_code == 200:
                     break
@@ -181,13 +177,13 @@ def live_server(cli_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
         else:
             raise RuntimeError("server did not start in 20 s")
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+
+
+@pytest.fixture
+def live_server(cli_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
+    """The server with jobs run in its own process (no Redis): the embedded default."""
+    with serving(cli_env, tmp_path / "serve.log") as base:
+        yield base
 
 
 @pytest.fixture
@@ -219,3 +215,11 @@ def openai_server(_shared_openai_server: OpenAIServer) -> Iterator[OpenAIServer]
     _shared_openai_server.reset()
     yield _shared_openai_server
     _shared_openai_server.reset()
+
+
+@pytest.fixture
+def worker(cli_env: dict[str, str], redis_url: str, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """A real Celery worker (default and cpu queues) on real Redis; yields its environment."""
+    env = {**cli_env, "PREFLAB_REDIS_URL": redis_url}
+    with running(solo_worker_argv(), env, tmp_path / "worker.log"):
+        yield env

@@ -60,7 +60,8 @@ def compare_page(
         "cmp": result,
         "charts": charts,
         "svg": curve,
-        "metric_names": sorted(set(result.a.metrics) | set(result.b.metrics)),
+        # n (held-out pairs) is already in the data table.
+        "metric_names": sorted((set(result.a.metrics) | set(result.b.metrics)) - {"n"}),
     }
     return render(request, "rewards/compare.html", context)
 

@@ -17,7 +17,7 @@ from app.voting import service as voting_service
 from app.voting.models import Assignment, AssignmentStatus
 from tests.api_helpers import bearer, wait_for_job
 from tests.factories import make_user, seed_campaign, seed_campaign_with_votes
-from tests.workers.conftest import preflab_worker
+from tests.support.workers import preflab_worker
 
 pytestmark = pytest.mark.worker
 

@@ -1,4 +1,5 @@
-"""Real Celery workers on real Redis, against the test's database."""
+"""Real Celery worker processes on real Redis, against a test's database (the `worker` fixture in
+tests/conftest.py, and `preflab worker` as a test starts it)."""
 
 import os
 import subprocess
@@ -6,10 +7,6 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-import pytest
-
-from tests.conftest import preflab_bin
 
 
 @contextmanager
@@ -31,15 +28,14 @@ def running(argv: list[str], env: dict[str, str], log_path: Path) -> Iterator[su
 @contextmanager
 def preflab_worker(env: dict[str, str], log_path: Path, *args: str) -> Iterator[subprocess.Popen[bytes]]:
     """`preflab worker ...`, the command the README gives for worker hosts."""
-    with running([preflab_bin(), "worker", *args], env, log_path) as proc:
+    preflab = str(Path(sys.executable).parent / "preflab")
+    with running([preflab, "worker", *args], env, log_path) as proc:
         yield proc
 
 
-@pytest.fixture
-def worker(cli_env: dict[str, str], redis_url: str, tmp_path: Path) -> Iterator[dict[str, str]]:
-    """One solo-pool worker on the default and cpu queues; yields its environment."""
-    env = {**cli_env, "PREFLAB_REDIS_URL": redis_url}
-    argv = [
+def solo_worker_argv() -> list[str]:
+    """One solo-pool Celery worker on the default and cpu queues."""
+    return [
         sys.executable,
         "-m",
         "celery",
@@ -57,5 +53,3 @@ def worker(cli_env: dict[str, str], redis_url: str, tmp_path: Path) -> Iterator[
         "--hostname",
         f"test-{os.getpid()}@%h",
     ]
-    with running(argv, env, tmp_path / "worker.log"):
-        yield env
