@@ -93,7 +93,7 @@ def iter_vote_rows(session: Session, *, campaign: Campaign) -> Iterator[dict[str
             "annotator": annotator,
             "annotator_kind": annotator_kind.value,
             "outcome": vote.outcome.value,
-            "winner_side": _winner_side(vote, left_pk, right_pk),
+            "winner_side": _winner_side(vote, left_pk),
             "winner_system": winner,
             "loser_system": loser,
             "shown_a_system": left,
@@ -112,7 +112,7 @@ def iter_vote_rows(session: Session, *, campaign: Campaign) -> Iterator[dict[str
         }
 
 
-def _winner_side(vote: Vote, left_pk: int, right_pk: int) -> str | None:
+def _winner_side(vote: Vote, left_pk: int) -> str | None:
     """ "a" or "b" as this annotator saw them; a system name cannot say it when both sides share one."""
     if vote.winner_candidate_id is None:
         return None
