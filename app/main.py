@@ -28,6 +28,7 @@ from app.jobs import views as jobs_views
 from app.media import router as media_api
 from app.rewards import router as rewards_api
 from app.rewards import views as rewards_views
+from app.tasks import router as tasks_api
 from app.voting import router as voting_api
 from app.voting import views as voting_views
 from app.web import render_error
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_error_handlers(app)
     for router in (
         campaigns_api.router,
+        tasks_api.router,
         items_api.router,
         voting_api.router,
         exports_api.router,

@@ -16,6 +16,7 @@ from app.items.models import Candidate, Comparison, Item
 from app.jobs.models import Job
 from app.media.models import CandidateMedia, MediaFile
 from app.rewards.models import CandidateScore, RewardModel
+from app.tasks.models import Rubric
 from app.voting.models import Assignment, Vote
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "LeaderboardSnapshot",
     "MediaFile",
     "RewardModel",
+    "Rubric",
     "User",
     "Vote",
 ]

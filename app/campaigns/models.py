@@ -2,6 +2,7 @@
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import Boolean, CheckConstraint, Enum, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -12,10 +13,18 @@ from app.db import Base, JSONType, UTCDateTime, utcnow
 class TaskKind(StrEnum):
     pairwise = "pairwise"
     arena = "arena"
+    rating = "rating"
+    ranking = "ranking"
+    segment = "segment"
+    checklist = "checklist"
+    single = "single"
 
 
 class Modality(StrEnum):
     text = "text"
+    image = "image"
+    audio = "audio"
+    video = "video"
 
 
 class CampaignStatus(StrEnum):
@@ -51,6 +60,8 @@ class Campaign(Base):
     side_flags: Mapped[list[str]] = mapped_column(JSONType, default=lambda: list(DEFAULT_SIDE_FLAGS))
     lease_seconds: Mapped[int] = mapped_column(Integer, default=600)
     license: Mapped[str] = mapped_column(String(100), default="")
+    # app.tasks.schemas.TaskConfig, only the fields that differ from the defaults.
+    task_config: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, server_default="{}")
     status: Mapped[CampaignStatus] = mapped_column(
         Enum(CampaignStatus, native_enum=False, create_constraint=True, length=20, name="campaign_status"),
         default=CampaignStatus.active,

@@ -5,6 +5,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.campaigns.models import CampaignStatus, Modality, TaskKind
+from app.tasks.schemas import RubricSpec, TaskConfig
 
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
 
@@ -24,6 +25,14 @@ class CampaignCreate(BaseModel):
     lease_seconds: int = Field(600, ge=10, le=86_400)
     license: str = Field("", max_length=100)
     status: CampaignStatus = CampaignStatus.active
+    task_config: TaskConfig = Field(
+        default_factory=TaskConfig, description="settings of the task kind; every field has a default"
+    )
+    rubric: RubricSpec | None = Field(
+        None,
+        description="aspects to rate: rating campaigns default to HelpSteer2's five; a pairwise campaign "
+        "with a rubric asks for ratings of both outputs beside the preference",
+    )
 
 
 class CampaignUpdate(BaseModel):
@@ -38,6 +47,9 @@ class CampaignUpdate(BaseModel):
     license: str | None = Field(None, max_length=100)
     status: CampaignStatus | None = None
     overlap: int | None = Field(None, ge=1, le=100)
+    task_config: TaskConfig | None = Field(
+        None, description="rate, segment_mode and max_ranked are fixed once items are imported"
+    )
 
 
 class CampaignRead(BaseModel):
@@ -55,6 +67,7 @@ class CampaignRead(BaseModel):
     lease_seconds: int
     license: str
     status: CampaignStatus
+    task_config: TaskConfig
     created_at: datetime
 
 

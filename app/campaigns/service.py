@@ -8,19 +8,29 @@ from app.campaigns.models import DEFAULT_SIDE_FLAGS, Campaign, CampaignStatus
 from app.campaigns.schemas import CampaignCreate, CampaignProgress, CampaignUpdate
 from app.errors import Conflict, Invalid, NotFound
 from app.items.models import Comparison, Item
+from app.tasks import service as tasks_service
+from app.tasks.config import stored_config, task_config
+from app.tasks.schemas import TaskConfig
 from app.voting.models import Vote
 
 
 def create_campaign(session: Session, *, data: CampaignCreate, created_by: User | None) -> Campaign:
     if session.scalar(select(Campaign.id).where(Campaign.slug == data.slug)) is not None:
         raise Conflict(f"a campaign with slug '{data.slug}' already exists", field="slug")
-    fields = data.model_dump()
+    fields = data.model_dump(exclude={"task_config", "rubric"})
     fields["side_flags"] = (
         _clean_flags(data.side_flags) if data.side_flags is not None else list(DEFAULT_SIDE_FLAGS)
     )
-    campaign = Campaign(**fields, created_by_id=created_by.id if created_by else None)
+    campaign = Campaign(
+        **fields,
+        task_config=stored_config(data.task_config),
+        created_by_id=created_by.id if created_by else None,
+    )
     session.add(campaign)
     session.flush()
+    rubric = data.rubric or tasks_service.default_rubric(campaign)
+    if rubric is not None:
+        tasks_service.set_rubric(session, campaign=campaign, spec=rubric)
     return campaign
 
 
@@ -45,6 +55,9 @@ def update_campaign(session: Session, *, campaign: Campaign, data: CampaignUpdat
     changes = data.model_dump(exclude_unset=True)
     if "side_flags" in changes and changes["side_flags"] is not None:
         changes["side_flags"] = _clean_flags(changes["side_flags"])
+    new_config = changes.pop("task_config", None)
+    if new_config is not None:
+        _change_task_config(session, campaign=campaign, config=TaskConfig.model_validate(new_config))
     new_overlap = changes.pop("overlap", None)
     if new_overlap is not None and new_overlap != campaign.overlap:
         _change_overlap(session, campaign=campaign, overlap=new_overlap)
@@ -54,6 +67,22 @@ def update_campaign(session: Session, *, campaign: Campaign, data: CampaignUpdat
         setattr(campaign, name, value)
     session.flush()
     return campaign
+
+
+# These decide which candidates make a unit of work, so they hold once units exist.
+_UNIT_SETTINGS = ("rate", "segment_mode", "max_ranked")
+
+
+def _change_task_config(session: Session, *, campaign: Campaign, config: TaskConfig) -> None:
+    current = task_config(campaign)
+    changed = [name for name in _UNIT_SETTINGS if getattr(config, name) != getattr(current, name)]
+    if changed and session.scalar(select(Item.id).where(Item.campaign_id == campaign.id).limit(1)):
+        raise Conflict(
+            f"task_config.{changed[0]} decides how items were split into tasks; it cannot change once "
+            "items are imported (make a new campaign)",
+            field=f"task_config.{changed[0]}",
+        )
+    campaign.task_config = stored_config(config)
 
 
 def _change_overlap(session: Session, *, campaign: Campaign, overlap: int) -> None:

@@ -25,6 +25,8 @@ class Item(Base):
     prompt: Mapped[str] = mapped_column(Text)
     context: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     tags: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    # Checklist questions given at import: [{"id", "text"}, ...].
+    questions: Mapped[list[dict[str, str]]] = mapped_column(JSONType, default=list, server_default="[]")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     candidates: Mapped[list["Candidate"]] = relationship(
@@ -47,7 +49,11 @@ class Candidate(Base):
 
 
 class Comparison(Base):
-    """One pair of candidates of one item, to be judged by `campaign.overlap` distinct annotators."""
+    """One unit of work on one item, to be judged by `campaign.overlap` distinct annotators.
+
+    A pair (a, b) for pairwise kinds; one candidate (b is null) for single-output kinds; for a ranking,
+    a and b are the first two of `members`, which lists every candidate to order.
+    """
 
     __tablename__ = "comparison"
     __table_args__ = (
@@ -71,7 +77,10 @@ class Comparison(Base):
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
     item_id: Mapped[int] = mapped_column(ForeignKey("item.id", ondelete="CASCADE"), index=True)
     candidate_a_id: Mapped[int] = mapped_column(ForeignKey("candidate.id", ondelete="CASCADE"))
-    candidate_b_id: Mapped[int] = mapped_column(ForeignKey("candidate.id", ondelete="CASCADE"))
+    candidate_b_id: Mapped[int | None] = mapped_column(
+        ForeignKey("candidate.id", ondelete="CASCADE"), nullable=True
+    )
+    members: Mapped[list[int] | None] = mapped_column(JSONType, nullable=True)
     # overlap minus live assignments (leased or voted); an expired lease gives its slot back.
     open_slots: Mapped[int] = mapped_column(Integer)
     vote_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -81,4 +90,4 @@ class Comparison(Base):
 
     item: Mapped[Item] = relationship()
     candidate_a: Mapped[Candidate] = relationship(foreign_keys=[candidate_a_id])
-    candidate_b: Mapped[Candidate] = relationship(foreign_keys=[candidate_b_id])
+    candidate_b: Mapped[Candidate | None] = relationship(foreign_keys=[candidate_b_id])

@@ -4,6 +4,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from app.tasks.schemas import ChecklistQuestion
+
 ImportFormat = Literal["preflab", "chosen-rejected"]
 # Files per candidate: several images make one answer; more is a different task.
 MAX_MEDIA = 16
@@ -51,13 +53,26 @@ class ItemLine(BaseModel):
     prompt: str = Field(max_length=1_000_000)
     context: dict[str, Any] = Field(default_factory=dict)
     tags: list[str] = Field(default_factory=list, max_length=100)
-    candidates: list[CandidateLine] = Field(min_length=2, max_length=100)
+    candidates: list[CandidateLine] = Field(
+        min_length=1, max_length=100, description="two or more for pairwise kinds and rankings"
+    )
+    questions: list[ChecklistQuestion] = Field(
+        default_factory=list, max_length=50, description="checklist campaigns: yes/no questions per output"
+    )
     pairs: list[tuple[int | str, int | str]] | None = Field(
         None, description="pairs to compare, by candidate index or system name; default every pair"
     )
     priority: int = Field(
         0, ge=-1_000_000, le=1_000_000, description="higher is handed out first; ties in import order"
     )
+
+    @field_validator("questions")
+    @classmethod
+    def _question_ids_unique(cls, questions: list[ChecklistQuestion]) -> list[ChecklistQuestion]:
+        ids = [q.id for q in questions]
+        if len(set(ids)) != len(ids):
+            raise ValueError("question ids repeat")
+        return questions
 
     @model_validator(mode="after")
     def _pairs_resolve(self) -> "ItemLine":

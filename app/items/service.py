@@ -11,13 +11,15 @@ from pydantic import ValidationError
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from app.campaigns.models import Campaign
+from app.campaigns.models import Campaign, TaskKind
 from app.config import Settings, get_settings
 from app.errors import DomainError, ImportRejected
 from app.items.models import Candidate, Comparison, Item, new_public_id
 from app.items.schemas import ChosenRejectedLine, ImportFormat, ImportReport, ItemLine
 from app.media import service as media_service
 from app.media.models import MediaFile
+from app.tasks.config import task_config
+from app.tasks.units import comparison_row, unit_size, units
 
 CHUNK = 1000
 ASSISTANT_MARKER = "\n\nAssistant:"
@@ -44,6 +46,8 @@ def import_items(
     """
     settings = settings or get_settings()
     parsed = list(_parse(lines, fmt, media_base=media_base, settings=settings))
+    for number, item in parsed:
+        _check_fits_kind(campaign, item, number=number)
     if not parsed:
         raise ImportRejected("the file holds no items")
     uploaded = _uploaded_media(session, parsed=parsed)
@@ -92,6 +96,28 @@ def _parse(
         seen[item.id] = number
         _check_media_files(item, number=number, media_base=media_base, settings=settings)
         yield number, item
+
+
+def _check_fits_kind(campaign: Campaign, item: ItemLine, *, number: int) -> None:
+    """Refuses a line the campaign's task kind cannot make tasks of."""
+    try:
+        units(campaign, n_candidates=len(item.candidates), pairs=_pairs_or_none(item))
+    except ValueError as exc:
+        raise ImportRejected(str(exc), line=number) from None
+    if campaign.task_kind == TaskKind.checklist and not item.questions:
+        raise ImportRejected("a checklist item needs its questions ('questions': [{id, text}])", line=number)
+    if item.questions and campaign.task_kind != TaskKind.checklist:
+        raise ImportRejected(
+            f"questions are for checklist campaigns; this one is {campaign.task_kind.value}", line=number
+        )
+    if item.pairs is not None and unit_size(campaign) != "pair":
+        raise ImportRejected(
+            f"pairs are for pairwise tasks; this campaign is {campaign.task_kind.value}", line=number
+        )
+
+
+def _pairs_or_none(item: ItemLine) -> list[tuple[int, int]]:
+    return item.resolved_pairs() if len(item.candidates) >= 2 else []
 
 
 def _check_media_files(item: ItemLine, *, number: int, media_base: Path | None, settings: Settings) -> None:
@@ -230,6 +256,7 @@ def _store_chunk(
                 "prompt": it.prompt,
                 "context": it.context,
                 "tags": it.tags,
+                "questions": [q.model_dump() for q in it.questions],
             }
             for it in items
         ],
@@ -256,16 +283,13 @@ def _store_chunk(
         offset += len(it.candidates)
         attached += [(ids[index], media_ids) for index, media_ids in media.get(it.id, {}).items()]
         comparison_rows += [
-            {
-                "campaign_id": campaign.id,
-                "item_id": item_id,
-                "candidate_a_id": ids[a],
-                "candidate_b_id": ids[b],
-                "open_slots": campaign.overlap,
-                "vote_count": 0,
-                "priority": it.priority,
-            }
-            for a, b in it.resolved_pairs()
+            comparison_row(
+                campaign=campaign,
+                item_id=item_id,
+                candidate_ids=[ids[index] for index in unit],
+                priority=it.priority,
+            )
+            for unit in units(campaign, n_candidates=len(ids), pairs=_pairs_or_none(it))
         ]
     if comparison_rows:
         session.execute(insert(Comparison), comparison_rows)
@@ -324,24 +348,24 @@ def add_candidates(
     ).all()
     media_service.attach(session, rows=zip(new_ids, fresh_media, strict=True))
     old_ids = [candidate_id for candidate_id, _ in existing]
-    pairs = [(a, b) for a in old_ids for b in new_ids] + [
-        (a, b) for i, a in enumerate(new_ids) for b in new_ids[i + 1 :]
-    ]
-    if pairs:
+    size = unit_size(campaign)
+    if size == "one":
+        new_units: list[list[int]] = [[candidate_id] for candidate_id in new_ids]
+    elif size == "all":
+        # A fresh ranking of everything the item has now; earlier rankings stay as they were.
+        everything = old_ids + list(new_ids)
+        new_units = [everything[: task_config(campaign).max_ranked]] if len(everything) >= 2 else []
+    else:
+        new_units = [[a, b] for a in old_ids for b in new_ids] + [
+            [a, b] for i, a in enumerate(new_ids) for b in new_ids[i + 1 :]
+        ]
+    if new_units:
         session.execute(
             insert(Comparison),
             [
-                {
-                    "campaign_id": campaign.id,
-                    "item_id": item.id,
-                    "candidate_a_id": a,
-                    "candidate_b_id": b,
-                    "open_slots": campaign.overlap,
-                    "vote_count": 0,
-                    "priority": 0,
-                }
-                for a, b in pairs
+                comparison_row(campaign=campaign, item_id=item.id, candidate_ids=unit, priority=0)
+                for unit in new_units
             ],
         )
     session.flush()
-    return len(new_ids), len(pairs)
+    return len(new_ids), len(new_units)

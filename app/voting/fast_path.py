@@ -1,9 +1,10 @@
 """Postgres fast path for the two hot requests: `next` and `vote` as one SQL statement each.
 
 service.py is the reference: it handles every case (errors, retries, reclaiming expired leases, flags,
-other task kinds, SQLite). This module handles only the common success of a pairwise campaign on
-Postgres, in one round trip on a pooled connection and without ORM objects, because the ORM's unit of
-work cost about 5 ms of CPU per request, more than everything else together (benchmarks/README.md).
+other task kinds, rubrics, task settings, answers beyond A/B, SQLite). This module handles only the
+common success of a plain pairwise campaign on Postgres, in one round trip on a pooled connection and
+without ORM objects, because the ORM's unit of work cost about 5 ms of CPU per request, more than
+everything else together (benchmarks/README.md).
 Whenever a statement finds anything other than the plain case it returns no row, having changed
 nothing, and the caller runs the reference path, which then answers with the right error or result.
 Each statement is also safe to send twice (db.fetch_one resends it after a dropped connection): a
@@ -41,7 +42,8 @@ _NEXT = """
 WITH me AS ({me}),
 campaign AS (
     SELECT id, lease_seconds FROM campaign
-    WHERE slug = %(slug)s AND status = 'active' AND task_kind = 'pairwise'
+    WHERE slug = %(slug)s AND status = 'active' AND task_kind = 'pairwise' AND task_config = '{{}}'::jsonb
+      AND NOT EXISTS (SELECT FROM rubric r WHERE r.campaign_id = campaign.id)
 ),
 live AS (
     SELECT a.public_id, a.left_candidate_id, a.right_candidate_id, a.lease_expires_at
@@ -91,9 +93,9 @@ JOIN candidate r ON r.id = shown.right_candidate_id
 JOIN item ON item.id = l.item_id
 """
 
-# Each shown candidate's media in order, as [[public id, type], ...], or NULL for text: one probe of
+# Each shown candidate's media in order, as [[public id, type, duration], ...], or NULL for text: one probe of
 # candidate_media's primary key (candidate_id, position), so text campaigns pay next to nothing.
-_MEDIA = """SELECT json_agg(json_build_array(m.public_id, m.mime) ORDER BY cm.position)
+_MEDIA = """SELECT json_agg(json_build_array(m.public_id, m.mime, m.meta->'duration_s') ORDER BY cm.position)
     FROM candidate_media cm JOIN media_file m ON m.id = cm.media_id"""
 
 # `target` locks the caller's own unexpired lease; the vote is stored only when the campaign's rules
@@ -110,7 +112,9 @@ target AS (
 ),
 campaign AS (
     SELECT c.id, c.reveal_identities FROM campaign c
-    WHERE c.id = (SELECT campaign_id FROM target) AND c.task_kind = 'pairwise'
+    WHERE c.id = (SELECT campaign_id FROM target)
+      AND c.task_kind = 'pairwise' AND c.task_config = '{{}}'::jsonb
+      AND NOT EXISTS (SELECT FROM rubric r WHERE r.campaign_id = c.id)
       AND (NOT c.require_rationale OR %(has_rationale)s)
 ),
 stored AS (
@@ -181,8 +185,11 @@ def next_assignment(*, slug: str, identity: Identity, now: datetime, flip: bool)
     )
 
 
-def _shown_media(pairs: list[list[str]] | None) -> list[ShownMedia]:
-    return [ShownMedia(url=media_url(public_id), mime=mime) for public_id, mime in pairs or []]
+def _shown_media(rows: list[list[Any]] | None) -> list[ShownMedia]:
+    return [
+        ShownMedia(url=media_url(public_id), mime=mime, duration_s=duration)
+        for public_id, mime, duration in rows or []
+    ]
 
 
 def cast_vote(
@@ -199,7 +206,7 @@ def cast_vote(
     `strength` has been checked against the outcome by the caller (service.check_strength).
     """
     who = _identity_params(identity)
-    if who is None or any(data.flags.values()):
+    if who is None or data.outcome is None or any(data.flags.values()) or data.answer.model_fields_set:
         return None
     kind, params = who
     rationale = data.rationale.strip()

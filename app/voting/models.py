@@ -54,7 +54,11 @@ class Assignment(Base):
     annotator_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
     # The side order this annotator saw: left is "A", right is "B".
     left_candidate_id: Mapped[int] = mapped_column(ForeignKey("candidate.id", ondelete="CASCADE"))
-    right_candidate_id: Mapped[int] = mapped_column(ForeignKey("candidate.id", ondelete="CASCADE"))
+    right_candidate_id: Mapped[int | None] = mapped_column(
+        ForeignKey("candidate.id", ondelete="CASCADE"), nullable=True
+    )
+    # Every candidate in the order shown, when more than two are (rankings).
+    shown_ids: Mapped[list[int] | None] = mapped_column(JSONType, nullable=True)
     status: Mapped[AssignmentStatus] = mapped_column(
         Enum(
             AssignmentStatus, native_enum=False, create_constraint=True, length=20, name="assignment_status"
@@ -88,8 +92,9 @@ class Vote(Base):
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
     comparison_id: Mapped[int] = mapped_column(ForeignKey("comparison.id", ondelete="CASCADE"), index=True)
     annotator_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
-    outcome: Mapped[Outcome] = mapped_column(
-        Enum(Outcome, native_enum=False, create_constraint=True, length=20, name="outcome")
+    # Null for task kinds that ask no A/B preference (ratings of one output, rankings, checklists...).
+    outcome: Mapped[Outcome | None] = mapped_column(
+        Enum(Outcome, native_enum=False, create_constraint=True, length=20, name="outcome"), nullable=True
     )
     # The winner is a candidate, never a side: side order differs per annotator.
     winner_candidate_id: Mapped[int | None] = mapped_column(
@@ -103,6 +108,11 @@ class Vote(Base):
     rationale: Mapped[str] = mapped_column(Text, default="")
     # {candidate public id: [flag, ...]}
     flags: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    # app.tasks.schemas.TaskAnswer with sides mapped to candidate public ids (see tasks.answers).
+    answer: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, server_default="{}")
+    rubric_id: Mapped[int | None] = mapped_column(ForeignKey("rubric.id", ondelete="RESTRICT"), nullable=True)
+    # [{"candidate", "event", "media_s", "wall_ms"}, ...] as the players logged them.
+    listening_log: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType, nullable=True)
     time_on_task_ms: Mapped[int] = mapped_column(Integer)
     idempotency_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -14,12 +14,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from app.auth.models import User
-from app.campaigns.models import Campaign, CampaignStatus
+from app.campaigns.models import Campaign, CampaignStatus, TaskKind
 from app.db import utcnow
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.items.models import Candidate, Comparison, Item
 from app.media.models import CandidateMedia, MediaFile
 from app.media.service import media_url
+from app.tasks import service as tasks_service
+from app.tasks.answers import ShownOutput, check_answer
+from app.tasks.config import task_config
+from app.tasks.models import Rubric
 from app.voting.models import Assignment, AssignmentStatus, Outcome, Vote
 from app.voting.schemas import (
     AssignmentRead,
@@ -55,14 +59,14 @@ _LIVE_LEASE = (
 _open = aliased(Comparison)
 _shown_left, _shown_right = aliased(Candidate), aliased(Candidate)
 _SHOWN_CONTENT = (
-    select(Item.prompt, Item.context, Candidate.id, Candidate.public_id, Candidate.content)
+    select(Item.prompt, Item.context, Item.questions, Candidate.id, Candidate.public_id, Candidate.content)
     .join(Item, Item.id == Candidate.item_id)
-    .where(Candidate.id.in_([bindparam("left"), bindparam("right")]))
+    .where(Candidate.id.in_(bindparam("shown", expanding=True)))
 )
 _SHOWN_MEDIA = (
-    select(CandidateMedia.candidate_id, MediaFile.public_id, MediaFile.mime)
+    select(CandidateMedia.candidate_id, MediaFile.public_id, MediaFile.mime, MediaFile.meta)
     .join(MediaFile, MediaFile.id == CandidateMedia.media_id)
-    .where(CandidateMedia.candidate_id.in_([bindparam("left"), bindparam("right")]))
+    .where(CandidateMedia.candidate_id.in_(bindparam("shown", expanding=True)))
     .order_by(CandidateMedia.candidate_id, CandidateMedia.position)
 )
 _FOR_VOTE = (
@@ -76,7 +80,7 @@ _FOR_VOTE = (
     )
     .join(Campaign, Campaign.id == Assignment.campaign_id)
     .join(_shown_left, _shown_left.id == Assignment.left_candidate_id)
-    .join(_shown_right, _shown_right.id == Assignment.right_candidate_id)
+    .outerjoin(_shown_right, _shown_right.id == Assignment.right_candidate_id)
     .where(Assignment.public_id == bindparam("public_id"))
 )
 _FOR_VOTE_LOCKED = _FOR_VOTE.with_for_update(of=Assignment)
@@ -183,13 +187,23 @@ def _lease_new(session: Session, *, campaign: Campaign, annotator: User, now: da
     if row is None:
         return None
     comparison_id, first, second = row
-    left, right = (first, second) if _rng.random() < 0.5 else (second, first)
+    shown_ids: list[int] | None = None
+    if second is None:
+        left, right = first, None
+    elif campaign.task_kind == TaskKind.ranking:
+        members = session.scalar(select(Comparison.members).where(Comparison.id == comparison_id))
+        shown_ids = list(members or [first, second])
+        _rng.shuffle(shown_ids)
+        left, right = shown_ids[0], shown_ids[1]
+    else:
+        left, right = (first, second) if _rng.random() < 0.5 else (second, first)
     assignment = Assignment(
         campaign_id=campaign.id,
         comparison_id=comparison_id,
         annotator_id=annotator.id,
         left_candidate_id=left,
         right_candidate_id=right,
+        shown_ids=shown_ids if shown_ids and len(shown_ids) > 2 else None,
         status=AssignmentStatus.leased,
         leased_at=now,
         lease_expires_at=now + timedelta(seconds=campaign.lease_seconds),
@@ -199,39 +213,79 @@ def _lease_new(session: Session, *, campaign: Campaign, annotator: User, now: da
     return assignment
 
 
+def shown_order(assignment: Assignment) -> list[int]:
+    """Candidate ids in the order this annotator saw them."""
+    if assignment.shown_ids:
+        return list(assignment.shown_ids)
+    if assignment.right_candidate_id is None:
+        return [assignment.left_candidate_id]
+    return [assignment.left_candidate_id, assignment.right_candidate_id]
+
+
 def _render_assignment(session: Session, *, assignment: Assignment, campaign: Campaign) -> AssignmentRead:
-    shown = {"left": assignment.left_candidate_id, "right": assignment.right_candidate_id}
-    rows = session.execute(_SHOWN_CONTENT, shown).all()
+    order = shown_order(assignment)
+    rows = session.execute(_SHOWN_CONTENT, {"shown": order}).all()
     media: dict[int, list[ShownMedia]] = {}
-    for candidate_id, public_id, mime in session.execute(_SHOWN_MEDIA, shown):
-        media.setdefault(candidate_id, []).append(ShownMedia(url=media_url(public_id), mime=mime))
+    for candidate_id, public_id, mime, meta in session.execute(_SHOWN_MEDIA, {"shown": order}):
+        media.setdefault(candidate_id, []).append(
+            ShownMedia(url=media_url(public_id), mime=mime, duration_s=(meta or {}).get("duration_s"))
+        )
     by_id = {
         row.id: ShownCandidate(id=row.public_id, content=row.content, media=media.get(row.id, []))
         for row in rows
     }
+    rubric = tasks_service.current_rubric(session, campaign_id=campaign.id)
     return AssignmentRead(
         assignment_id=assignment.public_id,
         campaign=campaign.slug,
         prompt=rows[0].prompt,
         context=rows[0].context or {},
-        candidates=[by_id[assignment.left_candidate_id], by_id[assignment.right_candidate_id]],
+        candidates=[by_id[candidate_id] for candidate_id in order],
         lease_expires_at=assignment.lease_expires_at,
+        task=tasks_service.task_view(campaign, rubric=rubric, questions=rows[0].questions or []),
     )
+
+
+def _shown_outputs(
+    session: Session, *, assignment: Assignment
+) -> tuple[list[ShownOutput], list[dict[str, str]]]:
+    """The shown candidates with their text and media facts, and the item's checklist questions."""
+    order = shown_order(assignment)
+    rows = {row.id: row for row in session.execute(_SHOWN_CONTENT, {"shown": order})}
+    mimes: dict[int, list[str]] = {}
+    durations: dict[int, list[float]] = {}
+    for candidate_id, _, mime, meta in session.execute(_SHOWN_MEDIA, {"shown": order}):
+        mimes.setdefault(candidate_id, []).append(mime)
+        if (meta or {}).get("duration_s") is not None:
+            durations.setdefault(candidate_id, []).append(float(meta["duration_s"]))
+    shown = [
+        ShownOutput(
+            candidate_id=candidate_id,
+            public_id=rows[candidate_id].public_id,
+            content=rows[candidate_id].content,
+            mimes=tuple(mimes.get(candidate_id, [])),
+            # Several clips of one output play one after another.
+            duration_s=sum(durations[candidate_id]) if candidate_id in durations else None,
+        )
+        for candidate_id in order
+    ]
+    return shown, rows[order[0]].questions or []
 
 
 @dataclass(frozen=True)
 class _Shown:
-    """The two candidates of an assignment in the order shown, as the vote path needs them."""
+    """The first two candidates of an assignment in the order shown, as the vote path needs them; the
+    right one is missing for single-output tasks."""
 
     left_id: int
     left_public: str
     left_system: str
-    right_id: int
-    right_public: str
-    right_system: str
+    right_id: int | None
+    right_public: str | None
+    right_system: str | None
 
     def public(self, candidate_id: int) -> str:
-        return self.left_public if candidate_id == self.left_id else self.right_public
+        return self.left_public if candidate_id == self.left_id else str(self.right_public)
 
 
 def _load_for_vote(session: Session, *, public_id: str) -> tuple[Assignment, Campaign, _Shown]:
@@ -273,7 +327,15 @@ def cast_vote(
         if earlier is not None and idempotency_key is not None and earlier.idempotency_key == idempotency_key:
             return VoteResult(
                 vote=_render_vote(
-                    vote=earlier, assignment_id=assignment.public_id, shown=shown, campaign=campaign
+                    vote=earlier,
+                    assignment_id=assignment.public_id,
+                    shown=shown,
+                    campaign=campaign,
+                    rubric_version=session.scalar(
+                        select(Rubric.version).where(Rubric.id == earlier.rubric_id)
+                    )
+                    if earlier.rubric_id is not None
+                    else None,
                 ),
                 replayed=True,
             )
@@ -285,6 +347,19 @@ def cast_vote(
             "UTC and the comparison went back to the pool; ask for the next task"
         )
 
+    time_on_task_ms = int((now - assignment.leased_at).total_seconds() * 1000)
+    rubric = tasks_service.current_rubric(session, campaign_id=campaign.id)
+    shown_outputs, questions = _shown_outputs(session, assignment=assignment)
+    checked = check_answer(
+        campaign=campaign,
+        config=task_config(campaign),
+        aspects=tasks_service.task_view(campaign, rubric=rubric, questions=[]).aspects if rubric else None,
+        questions=questions,
+        shown=shown_outputs,
+        outcome=data.outcome,
+        answer=data.answer,
+        time_on_task_ms=time_on_task_ms,
+    )
     outcome, winner, loser = _resolve_outcome(data.outcome, assignment)
     vote = Vote(
         assignment_id=assignment.id,
@@ -296,8 +371,11 @@ def cast_vote(
         loser_candidate_id=loser,
         strength=check_strength(data),
         rationale=_check_rationale(data, campaign),
-        flags=_flags_by_candidate(data=data, shown=shown, campaign=campaign),
-        time_on_task_ms=int((now - assignment.leased_at).total_seconds() * 1000),
+        flags=_flags_by_candidate(data=data, shown=shown_outputs, campaign=campaign),
+        answer=checked.answer,
+        rubric_id=rubric.id if rubric is not None and "ratings" in checked.answer else None,
+        listening_log=checked.listening_log,
+        time_on_task_ms=time_on_task_ms,
         idempotency_key=idempotency_key,
         created_at=now,
     )
@@ -312,12 +390,22 @@ def cast_vote(
         raise Conflict("this Idempotency-Key was already used for a vote on another assignment") from exc
     session.execute(_COUNT_VOTE, {"b_comparison_id": assignment.comparison_id})
     return VoteResult(
-        vote=_render_vote(vote=vote, assignment_id=assignment.public_id, shown=shown, campaign=campaign),
+        vote=_render_vote(
+            vote=vote,
+            assignment_id=assignment.public_id,
+            shown=shown,
+            campaign=campaign,
+            rubric_version=rubric.version if vote.rubric_id is not None and rubric is not None else None,
+        ),
         replayed=False,
     )
 
 
-def _resolve_outcome(outcome: VoteOutcome, assignment: Assignment) -> tuple[Outcome, int | None, int | None]:
+def _resolve_outcome(
+    outcome: VoteOutcome | None, assignment: Assignment
+) -> tuple[Outcome | None, int | None, int | None]:
+    if outcome is None:
+        return None, None, None
     if outcome == "a":
         return Outcome.preference, assignment.left_candidate_id, assignment.right_candidate_id
     if outcome == "b":
@@ -334,6 +422,8 @@ def check_strength(data: VoteCreate) -> int | None:
     """The strength to store (0..3 toward the winner), or Invalid when it does not fit the outcome."""
     if data.strength is None:
         return None
+    if data.outcome is None:
+        raise Invalid("strength goes with an A/B preference; this vote has none", field="strength")
     if data.outcome in ("tie", "both_bad"):
         if data.strength != 0:
             raise Invalid(f"strength must be 0 or left out for '{data.outcome}'", field="strength")
@@ -354,10 +444,16 @@ def _check_rationale(data: VoteCreate, campaign: Campaign) -> str:
     return rationale
 
 
-def _flags_by_candidate(*, data: VoteCreate, shown: _Shown, campaign: Campaign) -> dict[str, list[str]]:
+def _flags_by_candidate(
+    *, data: VoteCreate, shown: list[ShownOutput], campaign: Campaign
+) -> dict[str, list[str]]:
     allowed = set(campaign.side_flags)
     flags: dict[str, list[str]] = {}
     for side, names in data.flags.items():
+        if side == "b" and len(shown) < 2:
+            if names:
+                raise Invalid("this task shows one output; flag it as side a", field="flags.b")
+            continue
         unknown = sorted(set(names) - allowed)
         if unknown:
             raise Invalid(
@@ -366,16 +462,20 @@ def _flags_by_candidate(*, data: VoteCreate, shown: _Shown, campaign: Campaign) 
                 field=f"flags.{side}",
             )
         if names:
-            flags[shown.left_public if side == "a" else shown.right_public] = sorted(set(names))
+            flags[shown[0 if side == "a" else 1].public_id] = sorted(set(names))
     return flags
 
 
-def _render_vote(*, vote: Vote, assignment_id: str, shown: _Shown, campaign: Campaign) -> VoteRead:
+def _render_vote(
+    *, vote: Vote, assignment_id: str, shown: _Shown, campaign: Campaign, rubric_version: int | None = None
+) -> VoteRead:
+    outcome: VoteOutcome | None = None
     if vote.outcome == Outcome.preference:
-        outcome: VoteOutcome = "a" if vote.winner_candidate_id == shown.left_id else "b"
-    else:
+        outcome = "a" if vote.winner_candidate_id == shown.left_id else "b"
+    elif vote.outcome is not None:
         outcome = "tie" if vote.outcome == Outcome.tie else "both_bad"
     side_of = {shown.left_public: "a", shown.right_public: "b"}
+    revealed = {"a": shown.left_system} | ({"b": shown.right_system} if shown.right_system else {})
     return VoteRead(
         id=vote.public_id,
         assignment_id=assignment_id,
@@ -384,9 +484,11 @@ def _render_vote(*, vote: Vote, assignment_id: str, shown: _Shown, campaign: Cam
         strength=vote.strength,
         rationale=vote.rationale,
         flags={side_of[c]: names for c, names in (vote.flags or {}).items() if c in side_of},
+        answer=vote.answer or {},
+        rubric_version=rubric_version,
         time_on_task_ms=vote.time_on_task_ms,
         created_at=vote.created_at,
-        revealed={"a": shown.left_system, "b": shown.right_system} if campaign.reveal_identities else None,
+        revealed=revealed if campaign.reveal_identities else None,  # type: ignore[arg-type]
     )
 
 

@@ -19,6 +19,7 @@ from app.campaigns.models import Campaign
 from app.deps import OptionalUser, SessionDep
 from app.errors import Conflict, Invalid
 from app.voting import service
+from app.tasks.schemas import TaskAnswer
 from app.voting.schemas import VoteCreate, VoteRead
 from app.web import login_redirect, render
 
@@ -50,6 +51,7 @@ def vote(
     flags_a: Annotated[list[str] | None, Form()] = None,
     flags_b: Annotated[list[str] | None, Form()] = None,
     idempotency_key: Annotated[str, Form(max_length=200)] = "",
+    answer: Annotated[str, Form(max_length=2_000_000)] = "",
 ) -> Response:
     """Stores the vote and answers with the next task; a refused vote shows why, without losing the UI."""
     if user is None:
@@ -62,13 +64,17 @@ def vote(
         "rationale": rationale,
         "flags_a": flags_a or [],
         "flags_b": flags_b or [],
+        "answer": answer,
     }
     try:
+        # The page's scripts gather ratings, rankings, spans and player logs into one JSON field.
+        parsed_answer = TaskAnswer.model_validate_json(answer) if answer.strip() else TaskAnswer()
         data = VoteCreate(
-            outcome=outcome,  # type: ignore[arg-type]
+            outcome=outcome or None,  # type: ignore[arg-type]
             strength=strength,
             rationale=rationale,
             flags={"a": flags_a or [], "b": flags_b or []},
+            answer=parsed_answer,
         )
     except ValidationError as exc:
         return _task_response(

@@ -163,7 +163,7 @@ def test_the_api_imports_uploaded_media_by_id_and_annotators_see_it(
 
     task = client.get("/api/v1/campaigns/pics/next", headers=annotator).json()
     shown = {c["content"]: c["media"] for c in task["candidates"]}
-    assert shown == {"": [{"url": image["url"], "mime": "image/png"}], "text": []}
+    assert shown == {"": [{"url": image["url"], "mime": "image/png", "duration_s": None}], "text": []}
     assert "secret-model" not in json.dumps(task)
     assert client.get(image["url"], headers=annotator).content == png_bytes()
 

@@ -1,0 +1,1 @@
+"""Task kinds beyond plain pairwise: rubrics, rankings, segments, checklists, thumbs, listening logs."""
