@@ -6,6 +6,30 @@
 (function () {
   "use strict";
 
+  // Task kinds and players (answers.js, players.js) each register a function(form) that returns
+  // {parts: {...}} (ratings, spans, listening_log...) or {error: "why not yet"}. On submit the parts are
+  // merged into the hidden `answer` field as one JSON object (app/tasks/schemas.TaskAnswer).
+  var registry = (window.PreflabAnswer = window.PreflabAnswer || { providers: [] });
+  registry.register = function (provider) {
+    registry.providers.push(provider);
+  };
+
+  function gatherAnswer(form) {
+    if (!form.elements.answer) return null;
+    var merged = {};
+    for (var i = 0; i < registry.providers.length; i++) {
+      var result = registry.providers[i](form) || {};
+      if (result.error) return result.error;
+      Object.assign(merged, result.parts || {});
+    }
+    form.elements.answer.value = Object.keys(merged).length ? JSON.stringify(merged) : "";
+    return null;
+  }
+
+  function needsOutcome(form) {
+    return form.dataset.needsOutcome !== "false";
+  }
+
   var OUTCOME_KEYS = { "1": "a", ArrowLeft: "a", "2": "b", ArrowRight: "b", "3": "tie", "4": "both_bad" };
   var TEXT_INPUTS = /^(text|email|password|search|url|number|tel)$/;
 
@@ -69,14 +93,29 @@
     form.requestSubmit();
   }
 
+  registry.submit = submit;
+  registry.hint = hint;
+
   // Refuse to send a vote without an outcome; the server would refuse it too, more slowly.
   document.addEventListener("htmx:confirm", function (event) {
     var form = event.target;
-    if (form.id === "vote-form" && !form.elements.outcome.value) {
+    if (form.id !== "vote-form") return;
+    if (needsOutcome(form) && !form.elements.outcome.value) {
       event.preventDefault();
       hint(form, "Choose A, B, tie or both bad first.");
+      return;
+    }
+    var problem = gatherAnswer(form);
+    if (problem) {
+      event.preventDefault();
+      hint(form, problem);
     }
   });
+  // Without htmx (or before it wired the form) the browser posts natively: gather the answer first.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.id === "vote-form" && !form.classList.contains("htmx-request")) gatherAnswer(form);
+  }, true);
 
   document.addEventListener("click", function (event) {
     var form = voteForm();
@@ -100,7 +139,7 @@
     if (!form || event.isComposing) return;
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
       event.preventDefault();
-      if (!form.elements.outcome.value) {
+      if (needsOutcome(form) && !form.elements.outcome.value) {
         hint(form, "Choose A, B, tie or both bad first.");
         return;
       }
@@ -117,6 +156,7 @@
       if (guidelines) guidelines.open = !guidelines.open;
       return;
     }
+    if (!needsOutcome(form)) return;
     var outcome = OUTCOME_KEYS[event.key];
     if (!outcome) return;
     event.preventDefault();
