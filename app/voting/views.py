@@ -18,8 +18,8 @@ from app.campaigns import service as campaigns_service
 from app.campaigns.models import Campaign
 from app.deps import OptionalUser, SessionDep
 from app.errors import Conflict, Invalid
-from app.voting import service
 from app.tasks.schemas import TaskAnswer
+from app.voting import service
 from app.voting.schemas import VoteCreate, VoteRead
 from app.web import login_redirect, render
 
