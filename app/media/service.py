@@ -10,7 +10,9 @@ import contextlib
 import hashlib
 import math
 import os
+import re
 import struct
+import subprocess
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -110,8 +112,35 @@ def duration(mime: str, path: Path) -> dict[str, float]:
         return {}
     length = getattr(getattr(parsed, "info", None), "length", None)
     if not isinstance(length, int | float) or not math.isfinite(length) or length <= 0:
+        length = _ffmpeg_duration(path)
+    if length is None:
         return {}
     return {"duration_s": round(float(length), 3)}
+
+
+_FFMPEG_DURATION = re.compile(rb"Duration: (\d+):(\d{2}):(\d{2}(?:\.\d+)?)")
+
+
+def _ffmpeg_duration(path: Path) -> float | None:
+    """The duration ffmpeg reads from the container (WebM, which mutagen does not parse), or None."""
+    try:
+        import imageio_ffmpeg
+
+        probe = subprocess.run(
+            [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)],
+            capture_output=True,
+            timeout=20,
+            check=False,
+        )
+    except (ImportError, RuntimeError, OSError, subprocess.TimeoutExpired):
+        return None
+    # `ffmpeg -i` with no output exits 1 by design; the header it printed is what counts.
+    found = _FFMPEG_DURATION.search(probe.stderr)
+    if found is None:
+        return None
+    hours, minutes, seconds = found.groups()
+    length = int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    return length if length > 0 else None
 
 
 def _image_size(mime: str, head: bytes) -> tuple[int, int] | None:

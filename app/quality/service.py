@@ -54,7 +54,7 @@ class CampaignVotes:
 
 
 def load_votes(session: Session, *, campaign: Campaign) -> CampaignVotes:
-    """Every vote of the campaign; lengths are characters of the candidates' text (0 for media only)."""
+    """Every A/B vote of the campaign; lengths are characters of the candidates' text (0 for media only)."""
     left, right = aliased(Candidate), aliased(Candidate)
     query = (
         select(
@@ -80,7 +80,8 @@ def load_votes(session: Session, *, campaign: Campaign) -> CampaignVotes:
         .join(User, User.id == Vote.annotator_id)
         .join(left, left.id == Assignment.left_candidate_id)
         .join(right, right.id == Assignment.right_candidate_id)
-        .where(Vote.campaign_id == campaign.id)
+        # A/B votes only: ratings, rankings and segments are not measured here yet.
+        .where(Vote.campaign_id == campaign.id, Vote.outcome.is_not(None))
         .order_by(Vote.id)
         .execution_options(yield_per=BATCH)
     )

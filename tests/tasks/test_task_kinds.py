@@ -10,8 +10,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.errors import ImportRejected
 from app.items.models import Candidate, Comparison
 from app.items.service import import_items
+from app.media import service as media_service
 from app.tasks.models import Rubric
 from app.voting.models import Assignment, Vote
 from tests.api_helpers import bearer
@@ -469,3 +471,51 @@ def test_every_kind_shows_no_system_name(client: TestClient, session: Session, k
     assert "sys-" not in json.dumps(task)
     page = client.get("/campaigns/demo/task", headers=annotator)
     assert "sys-" not in page.text
+
+
+def test_window_preferences_refuse_clips_of_different_lengths(
+    client: TestClient, session: Session, tmp_path: Path
+) -> None:
+    campaign = make_campaign(session, task_kind="segment", task_config={"segment_mode": "windows"})
+    (tmp_path / "short.wav").write_bytes(wav_bytes(frames=8000))
+    (tmp_path / "long.wav").write_bytes(wav_bytes(frames=16000))
+    line = json.dumps(
+        {
+            "id": "clip",
+            "prompt": "Which is better, second by second?",
+            "candidates": [{"system": "x", "media": "short.wav"}, {"system": "y", "media": "long.wav"}],
+        }
+    )
+    with pytest.raises(ImportRejected, match=r"equal length; these are 1.00 s, 2.00 s"):
+        import_items(session, campaign=campaign, lines=[line], media_base=tmp_path)
+    session.rollback()
+    assert session.scalar(select(Comparison.id)) is None
+
+
+def test_webm_clips_get_their_duration_from_the_container(session: Session, tmp_path: Path) -> None:
+    import subprocess
+
+    import imageio_ffmpeg
+
+    clip = tmp_path / "clip.webm"
+    subprocess.run(
+        [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-y",
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=duration=1.5:size=32x24:rate=10",
+            "-c:v",
+            "libvpx",
+            "-b:v",
+            "50k",
+            str(clip),
+        ],
+        check=True,
+        timeout=60,
+    )
+    assert media_service.duration("video/webm", clip) == {"duration_s": 1.5}
+    assert media_service.duration("video/webm", tmp_path / "missing.webm") == {}
