@@ -1,15 +1,39 @@
-"""HTML pages: the active campaigns an annotator can work on, with their progress."""
+"""HTML pages: the active campaigns an annotator can work on, and a researcher's campaign setup
+(a new campaign of any task kind, its rubric versions, importing items)."""
 
-from fastapi import APIRouter, Request
+import typing
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
+from app.auth.models import User
+from app.campaigns import form as campaign_form
 from app.campaigns import service
-from app.campaigns.models import CampaignStatus
-from app.deps import OptionalUser, SessionDep
+from app.campaigns.models import Campaign, CampaignStatus, Modality, TaskKind
+from app.deps import OptionalUser, Researcher, SessionDep
+from app.errors import Conflict, Invalid
+from app.items import service as items_service
+from app.items.schemas import ImportFormat, ImportReport
+from app.tasks import service as tasks_service
+from app.tasks.config import task_config
+from app.tasks.schemas import DEFAULT_TAXONOMY, HELPSTEER2, TaskConfig
 from app.voting.service import annotator_progress
-from app.web import login_redirect, render
+from app.web import login_redirect, redirect, render
 
 router = APIRouter(include_in_schema=False)
+
+KIND_HELP = {
+    TaskKind.pairwise: "A against B: better, tie or both bad, with strength; add a rubric to rate both too",
+    TaskKind.rating: "rate outputs on the rubric's aspects (one output per task, or both of a pair)",
+    TaskKind.ranking: "order all of an item's outputs, best first, ties allowed",
+    TaskKind.segment: "mark text spans, or time ranges of a clip, or prefer A/B per window of two clips",
+    TaskKind.checklist: "yes/no questions per output, given with each item at import",
+    TaskKind.single: "thumbs up or down on one output",
+}
+# Large enough for a JSON Lines file of a few thousand items; bigger imports go through the CLI or API.
+MAX_IMPORT_BYTES = 50 * 1024 * 1024
 
 
 @router.get("/campaigns")
@@ -21,3 +45,133 @@ def campaign_list(request: Request, session: SessionDep, user: OptionalUser) -> 
         for campaign in service.list_campaigns(session, statuses=[CampaignStatus.active])
     ]
     return render(request, "campaigns/list.html", {"user": user, "rows": rows})
+
+
+def _new_page(
+    request: Request, user: User, *, form: dict[str, str], problem: str | None, status: int
+) -> Response:
+    context = {
+        "user": user,
+        "kinds": KIND_HELP,
+        "modalities": list(Modality),
+        "defaults": TaskConfig(),
+        "taxonomy": ", ".join(DEFAULT_TAXONOMY),
+        "aspect_rows": campaign_form.MAX_ASPECT_ROWS,
+        "helpsteer2": HELPSTEER2.aspects,
+        "form": form,
+        "problem": problem,
+    }
+    return render(request, "campaigns/new.html", context, status=status)
+
+
+@router.get("/campaigns/new")
+def new_campaign_page(request: Request, user: Researcher) -> Response:
+    return _new_page(request, user, form={}, problem=None, status=200)
+
+
+async def _form_fields(request: Request) -> dict[str, str]:
+    return {key: value for key, value in (await request.form()).items() if isinstance(value, str)}
+
+
+@router.post("/campaigns/new")
+def create_campaign(
+    request: Request,
+    session: SessionDep,
+    user: Researcher,
+    fields: Annotated[dict[str, str], Depends(_form_fields)],
+) -> Response:
+    try:
+        data = campaign_form.campaign_create(fields)
+        with session.begin_nested():
+            campaign = service.create_campaign(session, data=data, created_by=user)
+    except Invalid as exc:
+        return _new_page(request, user, form=fields, problem=exc.message, status=422)
+    except Conflict as exc:  # the slug is taken
+        return _new_page(request, user, form=fields, problem=exc.message, status=409)
+    return redirect(request, f"/campaigns/{campaign.slug}/setup")
+
+
+def _setup_page(
+    request: Request,
+    session: Session,
+    *,
+    campaign: Campaign,
+    user: User,
+    problem: str | None = None,
+    report: ImportReport | None = None,
+    status: int = 200,
+) -> Response:
+    versions = tasks_service.rubric_versions(session, campaign_id=campaign.id)
+    context: dict[str, Any] = {
+        "user": user,
+        "campaign": campaign,
+        "kind_help": KIND_HELP.get(campaign.task_kind, ""),
+        "config": task_config(campaign),
+        "rubrics": [tasks_service.rubric_read(session, rubric=r) for r in versions],
+        "takes_rubric": campaign.task_kind in (TaskKind.rating, TaskKind.pairwise),
+        "aspect_rows": campaign_form.MAX_ASPECT_ROWS,
+        "formats": typing.get_args(ImportFormat),
+        "progress": service.campaign_progress(session, campaign=campaign),
+        "problem": problem,
+        "report": report,
+    }
+    return render(request, "campaigns/setup.html", context, status=status)
+
+
+@router.get("/campaigns/{slug}/setup")
+def setup_page(request: Request, slug: str, session: SessionDep, user: Researcher) -> Response:
+    campaign = service.get_campaign(session, slug=slug)
+    return _setup_page(request, session, campaign=campaign, user=user)
+
+
+@router.post("/campaigns/{slug}/setup/rubric")
+def change_rubric(
+    request: Request,
+    slug: str,
+    session: SessionDep,
+    user: Researcher,
+    fields: Annotated[dict[str, str], Depends(_form_fields)],
+) -> Response:
+    campaign = service.get_campaign(session, slug=slug)
+    try:
+        spec = campaign_form.rubric(fields)
+        if spec is None:
+            raise Invalid("give at least one aspect a name")
+        with session.begin_nested():
+            tasks_service.set_rubric(session, campaign=campaign, spec=spec)
+    except Invalid as exc:
+        return _setup_page(request, session, campaign=campaign, user=user, problem=exc.message, status=422)
+    return redirect(request, f"/campaigns/{campaign.slug}/setup")
+
+
+@router.post("/campaigns/{slug}/setup/import")
+def import_file(
+    request: Request,
+    slug: str,
+    session: SessionDep,
+    user: Researcher,
+    file: UploadFile,
+    fmt: Annotated[str, Form(max_length=40)] = "preflab",
+) -> Response:
+    campaign = service.get_campaign(session, slug=slug)
+    chosen = fmt or "preflab"
+    try:
+        if chosen not in typing.get_args(ImportFormat):
+            raise Invalid(f"unknown format '{chosen}'")
+        raw = file.file.read(MAX_IMPORT_BYTES + 1)
+        if len(raw) > MAX_IMPORT_BYTES:
+            raise Invalid("the file is over 50 MB; import it with `preflab import` or the API")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise Invalid("the file is not UTF-8 text") from None
+        with session.begin_nested():
+            report = items_service.import_items(
+                session,
+                campaign=campaign,
+                lines=text.splitlines(),
+                fmt=chosen,  # type: ignore[arg-type]
+            )
+    except Invalid as exc:
+        return _setup_page(request, session, campaign=campaign, user=user, problem=exc.message, status=422)
+    return _setup_page(request, session, campaign=campaign, user=user, report=report)
