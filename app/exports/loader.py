@@ -74,7 +74,16 @@ class VoteContext:
 
 def vote_query(campaign: Campaign, *, annotator_kind: UserKind | None = None) -> Select[Any]:
     query = (
-        select(Vote, Assignment, Item.external_id, Item.prompt, Item.tags, Item.questions, User.pseudonym, User.kind)
+        select(
+            Vote,
+            Assignment,
+            Item.external_id,
+            Item.prompt,
+            Item.tags,
+            Item.questions,
+            User.pseudonym,
+            User.kind,
+        )
         .join(Assignment, Assignment.id == Vote.assignment_id)
         .join(Comparison, Comparison.id == Vote.comparison_id)
         .join(Item, Item.id == Comparison.item_id)

@@ -1,122 +1,134 @@
-"""Rows for exports and the votes API: every vote with provenance, and per-comparison majorities.
+"""Rows for exports and the votes API: every vote with provenance, per-comparison majorities, and
+the registry of formats (the task-kind ones are built in `task_rows`).
 
 Rows are produced by streaming queries (`yield_per`), so exports do not hold a campaign in memory.
 """
 
 from collections import Counter
-from collections.abc import Iterator
-from typing import Any, Literal
+from collections.abc import Callable, Iterator
+from typing import Any, Literal, get_args
 
-from sqlalchemy import Result, Row, Select, case, func, select
+from sqlalchemy import Result, Row, case, func, select
 from sqlalchemy.orm import Session, aliased
 
 from app.auth.models import User, UserKind
-from app.campaigns.models import Campaign
-from app.errors import NotFound
+from app.campaigns.models import Campaign, TaskKind
+from app.errors import Invalid, NotFound
+from app.exports import task_rows
+from app.exports.loader import VoteContext, iter_votes, vote_query
 from app.items.models import Candidate, Comparison, Item
 from app.media import service as media_service
-from app.voting.models import Assignment, Outcome, Vote
+from app.tasks import service as tasks_service
+from app.voting.models import Outcome, Vote
 from app.voting.schemas import VoteRecord
 
-ExportFormat = Literal["pairwise", "votes"]
+ExportFormat = Literal[
+    "pairwise",
+    "votes",
+    "ratings",
+    "ratings-wide",
+    "rankings",
+    "ranking-pairs",
+    "segments",
+    "dense",
+    "checklist",
+    "thumbs",
+    "listening",
+]
+FORMATS: tuple[str, ...] = get_args(ExportFormat)
 BATCH = 2000
 
-_winner, _loser = aliased(Candidate), aliased(Candidate)
-_left, _right = aliased(Candidate), aliased(Candidate)
+# The task kinds whose votes each format reads; None: every kind.
+_PREFERENCE_KINDS = frozenset({TaskKind.pairwise, TaskKind.arena})
+FORMAT_KINDS: dict[str, frozenset[TaskKind] | None] = {
+    "pairwise": _PREFERENCE_KINDS,
+    "votes": None,
+    "ratings": frozenset({TaskKind.rating, TaskKind.pairwise}),
+    "ratings-wide": frozenset({TaskKind.rating, TaskKind.pairwise}),
+    "rankings": frozenset({TaskKind.ranking}),
+    "ranking-pairs": frozenset({TaskKind.ranking}),
+    "segments": frozenset({TaskKind.segment}),
+    "dense": frozenset({TaskKind.segment}),
+    "checklist": frozenset({TaskKind.checklist}),
+    "thumbs": frozenset({TaskKind.single}),
+    "listening": None,
+}
 
 
-def _vote_query(campaign: Campaign) -> Select[Any]:
-    return (
-        select(
-            Vote,
-            Item.external_id,
-            Item.prompt,
-            Item.tags,
-            User.pseudonym,
-            User.kind,
-            _winner.system,
-            _loser.system,
-            _left.system,
-            _right.system,
-            _left.public_id,
-            _right.public_id,
-            _left.content,
-            _right.content,
-            _left.id,
-            _right.id,
+def formats_for(campaign: Campaign) -> list[str]:
+    return [f for f, kinds in FORMAT_KINDS.items() if kinds is None or campaign.task_kind in kinds]
+
+
+def check_format(session: Session, *, campaign: Campaign, fmt: str) -> None:
+    """Raises Invalid when `fmt` is unknown or reads answers this campaign's task kind never asks."""
+    fits = ", ".join(formats_for(campaign))
+    if fmt not in FORMAT_KINDS:
+        raise Invalid(f"unknown export format '{fmt}'; campaign '{campaign.slug}' exports as {fits}")
+    kinds = FORMAT_KINDS[fmt]
+    if kinds is not None and campaign.task_kind not in kinds:
+        raise Invalid(
+            f"campaign '{campaign.slug}' is a {campaign.task_kind.value} campaign and has no {fmt} data; "
+            f"it exports as {fits}",
+            field="format",
         )
-        .join(Assignment, Assignment.id == Vote.assignment_id)
-        .join(Comparison, Comparison.id == Vote.comparison_id)
-        .join(Item, Item.id == Comparison.item_id)
-        .join(User, User.id == Vote.annotator_id)
-        .join(_left, _left.id == Assignment.left_candidate_id)
-        .join(_right, _right.id == Assignment.right_candidate_id)
-        .outerjoin(_winner, _winner.id == Vote.winner_candidate_id)
-        .outerjoin(_loser, _loser.id == Vote.loser_candidate_id)
-        .where(Vote.campaign_id == campaign.id)
-        .order_by(Vote.id)
-    )
+    if fmt.startswith("ratings") and not tasks_service.rubric_versions(session, campaign_id=campaign.id):
+        raise Invalid(
+            f"campaign '{campaign.slug}' has no rubric, so its votes carry no ratings; it exports as "
+            + ", ".join(f for f in formats_for(campaign) if not f.startswith("ratings")),
+            field="format",
+        )
 
 
-def iter_vote_rows(session: Session, *, campaign: Campaign) -> Iterator[dict[str, Any]]:
-    """One row per vote: who (pseudonymous), what was shown in which order, and what they chose."""
-    rows = session.execute(_vote_query(campaign).execution_options(yield_per=BATCH))
-    for (
-        vote,
-        item_id,
-        prompt,
-        tags,
-        annotator,
-        annotator_kind,
-        winner,
-        loser,
-        left,
-        right,
-        left_id,
-        right_id,
-        left_content,
-        right_content,
-        left_pk,
-        right_pk,
-    ), media in _with_media(session, campaign=campaign, rows=rows, columns=(-2, -1)):
-        by_side = {left_id: "a", right_id: "b"}
-        flags = {side: [] for side in ("a", "b")}
-        for candidate, names in (vote.flags or {}).items():
-            if candidate in by_side:
-                flags[by_side[candidate]] = list(names)
+def _side_flags(ctx: VoteContext) -> dict[str, list[str]]:
+    sides = {o.public_id: "ab"[o.position] for o in ctx.shown[:2]}
+    flags: dict[str, list[str]] = {"a": [], "b": []}
+    for candidate, names in (ctx.vote.flags or {}).items():
+        if candidate in sides:
+            flags[sides[candidate]] = list(names)
+    return flags
+
+
+def iter_vote_rows(
+    session: Session, *, campaign: Campaign, annotator_kind: UserKind | None = None
+) -> Iterator[dict[str, Any]]:
+    """One row per vote of any task kind: who (pseudonymous), what was shown in which order, and the
+    A/B outcome when the kind asks one. B is null for one-output units; a ranking's order is in
+    `shown_systems` (A and B are its first two)."""
+    query = vote_query(campaign, annotator_kind=annotator_kind)
+    for ctx in iter_votes(session, campaign=campaign, query=query):
+        vote = ctx.vote
+        left = ctx.shown[0]
+        right = ctx.shown[1] if len(ctx.shown) > 1 else None
+        winner, loser = ctx.output_by_id(vote.winner_candidate_id), ctx.output_by_id(vote.loser_candidate_id)
+        flags = _side_flags(ctx)
         yield {
             "vote_id": vote.public_id,
             "campaign": campaign.slug,
-            "item_id": item_id,
+            "item_id": ctx.item_id,
             "comparison_id": vote.comparison_id,
-            "prompt": prompt,
-            "annotator": annotator,
-            "annotator_kind": annotator_kind.value,
-            "outcome": vote.outcome.value,
-            "winner_side": _winner_side(vote, left_pk),
-            "winner_system": winner,
-            "loser_system": loser,
-            "shown_a_system": left,
-            "shown_b_system": right,
-            "shown_a": left_content,
-            "shown_b": right_content,
+            "prompt": ctx.prompt,
+            "annotator": ctx.annotator,
+            "annotator_kind": ctx.annotator_kind,
+            "outcome": vote.outcome.value if vote.outcome is not None else None,
+            "winner_side": "ab"[winner.position] if winner is not None and winner.position < 2 else None,
+            "winner_system": winner.system if winner else None,
+            "loser_system": loser.system if loser else None,
+            "shown_a_system": left.system,
+            "shown_b_system": right.system if right else None,
+            "shown_a": left.content,
+            "shown_b": right.content if right else None,
+            "shown_systems": [o.system for o in ctx.shown],
+            "shown_candidates": [o.public_id for o in ctx.shown],
             "strength": vote.strength,
             "rationale": vote.rationale,
             "flags_a": flags["a"],
             "flags_b": flags["b"],
             "time_on_task_ms": vote.time_on_task_ms,
-            "tags": list(tags or []),
+            "tags": list(ctx.tags),
             "created_at": vote.created_at.isoformat(),
-            "media_a": media.get(left_pk, []),
-            "media_b": media.get(right_pk, []),
+            "media_a": list(left.media),
+            "media_b": list(right.media) if right else [],
         }
-
-
-def _winner_side(vote: Vote, left_pk: int) -> str | None:
-    """ "a" or "b" as this annotator saw them; a system name cannot say it when both sides share one."""
-    if vote.winner_candidate_id is None:
-        return None
-    return "a" if vote.winner_candidate_id == left_pk else "b"
 
 
 def _with_media(
@@ -140,7 +152,7 @@ def _with_media(
 def list_vote_records(
     session: Session, *, campaign: Campaign, after: str | None, limit: int
 ) -> list[VoteRecord]:
-    query = _vote_query(campaign).limit(limit)
+    query = vote_query(campaign).limit(limit)
     if after is not None:
         after_id = session.scalar(
             select(Vote.id).where(Vote.public_id == after, Vote.campaign_id == campaign.id)
@@ -149,37 +161,22 @@ def list_vote_records(
             raise NotFound(f"no vote '{after}' in campaign '{campaign.slug}'")
         query = query.where(Vote.id > after_id)
     records = []
-    for (
-        vote,
-        item_id,
-        _prompt,
-        _tags,
-        annotator,
-        annotator_kind,
-        winner,
-        loser,
-        left,
-        right,
-        left_id,
-        right_id,
-        _lc,
-        _rc,
-        _left_pk,
-        _right_pk,
-    ) in session.execute(query):
-        systems = {left_id: left, right_id: right}
+    for ctx in iter_votes(session, campaign=campaign, query=query, stream=False):
+        vote = ctx.vote
+        winner, loser = ctx.output_by_id(vote.winner_candidate_id), ctx.output_by_id(vote.loser_candidate_id)
+        systems = {o.public_id: o.system for o in ctx.shown}
         records.append(
             VoteRecord(
                 id=vote.public_id,
-                item_id=item_id,
+                item_id=ctx.item_id,
                 comparison_id=vote.comparison_id,
-                annotator=annotator,
-                annotator_kind=annotator_kind.value,
-                outcome=vote.outcome.value,
-                winner_system=winner,
-                loser_system=loser,
-                shown_a_system=left,
-                shown_b_system=right,
+                annotator=ctx.annotator,
+                annotator_kind=ctx.annotator_kind,  # type: ignore[arg-type]
+                outcome=vote.outcome.value if vote.outcome is not None else None,
+                winner_system=winner.system if winner else None,
+                loser_system=loser.system if loser else None,
+                shown_a_system=ctx.shown[0].system,
+                shown_b_system=ctx.shown[1].system if len(ctx.shown) > 1 else None,
                 strength=vote.strength,
                 rationale=vote.rationale,
                 flags={systems[c]: names for c, names in (vote.flags or {}).items() if c in systems},
@@ -190,10 +187,14 @@ def list_vote_records(
     return records
 
 
-def iter_pairwise_rows(session: Session, *, campaign: Campaign) -> Iterator[dict[str, Any]]:
+def iter_pairwise_rows(
+    session: Session, *, campaign: Campaign, annotator_kind: UserKind | None = None
+) -> Iterator[dict[str, Any]]:
     """One row per comparison whose votes name a winner by strict plurality over every outcome.
 
-    Ties and both-bad votes count toward `n_votes` and against `agreement` but never become a pair.
+    Only votes with an A/B outcome count (not ratings of a pair, nor per-window answers). Ties and
+    both-bad votes count toward `n_votes` and against `agreement` but never become a pair. People's
+    votes by default; `annotator_kind="model"` gives the LM judges' majorities instead.
     """
     wins_a = func.sum(case((Vote.winner_candidate_id == Comparison.candidate_a_id, 1), else_=0))
     wins_b = func.sum(case((Vote.winner_candidate_id == Comparison.candidate_b_id, 1), else_=0))
@@ -215,7 +216,12 @@ def iter_pairwise_rows(session: Session, *, campaign: Campaign) -> Iterator[dict
         .join(Comparison, Comparison.id == Vote.comparison_id)
         .join(User, User.id == Vote.annotator_id)
         # The pairwise dataset is human preferences; LM-judge votes are in the votes export, marked.
-        .where(Vote.campaign_id == campaign.id, User.kind == UserKind.human)
+        .where(
+            Vote.campaign_id == campaign.id,
+            Vote.outcome.is_not(None),
+            Comparison.candidate_b_id.is_not(None),
+            User.kind == (annotator_kind or UserKind.human),
+        )
         .group_by(Vote.comparison_id)
         .subquery()
     )
@@ -277,14 +283,32 @@ def iter_pairwise_rows(session: Session, *, campaign: Campaign) -> Iterator[dict
         }
 
 
-def iter_rows(session: Session, *, campaign: Campaign, fmt: ExportFormat) -> Iterator[dict[str, Any]]:
-    if fmt == "pairwise":
-        return iter_pairwise_rows(session, campaign=campaign)
-    return iter_vote_rows(session, campaign=campaign)
+RowBuilder = Callable[..., Iterator[dict[str, Any]]]
+BUILDERS: dict[str, RowBuilder] = {
+    "pairwise": iter_pairwise_rows,
+    "votes": iter_vote_rows,
+    "ratings": task_rows.iter_rating_rows,
+    "ratings-wide": task_rows.iter_rating_wide_rows,
+    "rankings": task_rows.iter_ranking_rows,
+    "ranking-pairs": task_rows.iter_ranking_pair_rows,
+    "segments": task_rows.iter_segment_rows,
+    "dense": task_rows.iter_dense_rows,
+    "checklist": task_rows.iter_checklist_rows,
+    "thumbs": task_rows.iter_thumb_rows,
+    "listening": task_rows.iter_listening_rows,
+}
+
+
+def iter_rows(
+    session: Session, *, campaign: Campaign, fmt: ExportFormat, annotator_kind: UserKind | None = None
+) -> Iterator[dict[str, Any]]:
+    """The rows of one format; call `check_format` first for a clear refusal of a misfit."""
+    return BUILDERS[fmt](session, campaign=campaign, annotator_kind=annotator_kind)
 
 
 def outcome_labels_by_comparison(session: Session, *, campaign: Campaign) -> Iterator[tuple[int, str]]:
-    """(comparison id, outcome relative to the comparison's own candidate order) for every vote."""
+    """(comparison id, outcome relative to the comparison's own candidate order) for every vote with an
+    A/B outcome (kinds without one have no nominal label to agree on)."""
     label = case(
         (Vote.winner_candidate_id == Comparison.candidate_a_id, "first"),
         (Vote.winner_candidate_id == Comparison.candidate_b_id, "second"),
@@ -293,7 +317,7 @@ def outcome_labels_by_comparison(session: Session, *, campaign: Campaign) -> Ite
     query = (
         select(Vote.comparison_id, label)
         .join(Comparison, Comparison.id == Vote.comparison_id)
-        .where(Vote.campaign_id == campaign.id)
+        .where(Vote.campaign_id == campaign.id, Vote.outcome.is_not(None))
         .order_by(Vote.comparison_id)
         .execution_options(yield_per=BATCH * 5)
     )

@@ -8,91 +8,41 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from app.exports.schemas import ASPECT_DOC, COLUMN_DOCS, SCHEMAS
 from app.exports.service import ExportFormat
 
-_string_list = pa.list_(pa.string())
-
-SCHEMAS: dict[str, pa.Schema] = {
-    "pairwise": pa.schema(
-        [
-            ("prompt", pa.string()),
-            ("chosen", pa.string()),
-            ("rejected", pa.string()),
-            ("chosen_system", pa.string()),
-            ("rejected_system", pa.string()),
-            ("strength", pa.float64()),
-            ("n_votes", pa.int32()),
-            ("agreement", pa.float64()),
-            ("item_id", pa.string()),
-            ("comparison_id", pa.int64()),
-            ("tags", _string_list),
-            ("chosen_media", _string_list),
-            ("rejected_media", _string_list),
-        ]
-    ),
-    "votes": pa.schema(
-        [
-            ("vote_id", pa.string()),
-            ("campaign", pa.string()),
-            ("item_id", pa.string()),
-            ("comparison_id", pa.int64()),
-            ("prompt", pa.string()),
-            ("annotator", pa.string()),
-            ("annotator_kind", pa.string()),
-            ("outcome", pa.string()),
-            ("winner_side", pa.string()),
-            ("winner_system", pa.string()),
-            ("loser_system", pa.string()),
-            ("shown_a_system", pa.string()),
-            ("shown_b_system", pa.string()),
-            ("shown_a", pa.string()),
-            ("shown_b", pa.string()),
-            ("strength", pa.int8()),
-            ("rationale", pa.string()),
-            ("flags_a", _string_list),
-            ("flags_b", _string_list),
-            ("time_on_task_ms", pa.int64()),
-            ("tags", _string_list),
-            ("created_at", pa.string()),
-            ("media_a", _string_list),
-            ("media_b", _string_list),
-        ]
-    ),
+# What one row is, per format (the dataset card's first line).
+FORMAT_DOCS: dict[str, str] = {
+    "pairwise": "one row per comparison with a majority preference (ties and both-bad stay out; see the "
+    "`votes` export)",
+    "votes": "one row per vote, in the order stored",
+    "ratings": "one row per vote, output and rated aspect",
+    "ratings-wide": "one row per vote and output, one column per rubric aspect",
+    "rankings": "one row per vote with the full order given, ties kept",
+    "ranking-pairs": "one row per pair of outputs of each ranking vote: a preference when they are in "
+    "different places, a row with `tie` true (and no chosen/rejected) when they share one",
+    "segments": "one row per marked span, time range or window",
+    "dense": "one row per vote and output, with segments covering the output and a reward each",
+    "checklist": "one row per vote and checklist question",
+    "thumbs": "one row per vote (thumbs up or down)",
+    "listening": "one row per player event of each vote's listening log",
 }
 
-COLUMN_DOCS: dict[str, str] = {
-    "prompt": "the prompt shown to annotators",
-    "chosen": "the candidate the annotators preferred (majority)",
-    "rejected": "the other candidate",
-    "chosen_system": "system that produced `chosen`",
-    "rejected_system": "system that produced `rejected`",
-    "strength": "mean strength (0..3) among votes for `chosen`; null when not asked",
-    "n_votes": "all votes on this comparison, ties and both-bad included",
-    "agreement": "share of `n_votes` that chose `chosen`",
-    "item_id": "the item's id from the import file",
-    "comparison_id": "Preflab's id of the pair",
-    "tags": "the item's tags",
-    "vote_id": "opaque vote id",
-    "campaign": "campaign slug",
-    "annotator": "pseudonymous annotator id (stable within this Preflab instance)",
-    "annotator_kind": "human, or model for an LM judge's vote (the pairwise export counts humans only)",
-    "winner_side": "a or b: the side preferred, as this annotator saw them (null for tie and both_bad)",
-    "outcome": "preference, tie or both_bad",
-    "winner_system": "system preferred (null for tie and both_bad)",
-    "loser_system": "the other system (null for tie and both_bad)",
-    "shown_a_system": "system shown first (as A) to this annotator",
-    "shown_b_system": "system shown second (as B)",
-    "shown_a": "text shown as A",
-    "shown_b": "text shown as B",
-    "rationale": "the annotator's free-text reason",
-    "flags_a": "quality flags the annotator set on A",
-    "flags_b": "quality flags the annotator set on B",
-    "time_on_task_ms": "from the task being handed out to the vote",
-    "created_at": "when the vote was stored (UTC, ISO 8601)",
-    "chosen_media": "sha256 of each media file of `chosen`, in the order shown (empty for text)",
-    "rejected_media": "sha256 of each media file of `rejected`, in the order shown",
-    "media_a": "sha256 of each media file shown as A, in order (empty for text)",
-    "media_b": "sha256 of each media file shown as B, in order",
+# How the votes were collected, per task kind (the card's protocol section).
+PROTOCOLS: dict[str, str] = {
+    "pairwise": "Blind pairwise comparison: annotators saw the prompt and two outputs as A and B, sides "
+    "randomised per annotator and recorded, system names hidden until after the vote.",
+    "arena": "Pairwise battles between two anonymous systems; names revealed after the vote.",
+    "rating": "Annotators rated outputs on the rubric's aspects, one output per task or both outputs of a "
+    "pair side by side (order randomised and recorded), system names hidden.",
+    "ranking": "Annotators ordered all outputs of an item best first, ties allowed; the order shown was "
+    "shuffled per annotator and recorded, system names hidden.",
+    "segment": "Annotators marked stretches of an output (text spans snapped to whole words, or time "
+    "ranges of a clip) with a label from the campaign's taxonomy, or chose A, B or tie per fixed window "
+    "of two aligned clips; system names hidden.",
+    "checklist": "Annotators answered yes or no to each of the item's checklist questions about one "
+    "output; system names hidden.",
+    "single": "Annotators gave one output a thumbs up or down; system names hidden.",
 }
 
 
@@ -102,11 +52,16 @@ def iter_jsonl(rows: Iterable[dict[str, Any]]) -> Iterator[bytes]:
 
 
 def write_files(
-    rows: Iterable[dict[str, Any]], *, fmt: ExportFormat, out: Path, batch_size: int = 5000
+    rows: Iterable[dict[str, Any]],
+    *,
+    fmt: ExportFormat,
+    out: Path,
+    batch_size: int = 5000,
+    schema: pa.Schema | None = None,
 ) -> int:
     """Writes data.jsonl and data.parquet side by side in one pass; returns the row count."""
     out.mkdir(parents=True, exist_ok=True)
-    schema = SCHEMAS[fmt]
+    schema = schema if schema is not None else SCHEMAS[fmt]
     count = 0
     batch: list[dict[str, Any]] = []
     with (
@@ -138,18 +93,27 @@ def dataset_card(
     comparisons: int,
     agreement: dict[str, float | int | None],
     exported_at: str,
+    task_kind: str = "pairwise",
+    schema: pa.Schema | None = None,
+    rubrics: list[tuple[int, list[dict[str, Any]]]] | None = None,
 ) -> str:
-    schema = SCHEMAS[fmt]
+    schema = schema if schema is not None else SCHEMAS[fmt]
     alpha = agreement["krippendorff_alpha_nominal"]
-    columns = "\n".join(f"| `{f.name}` | {f.type} | {COLUMN_DOCS.get(f.name, '')} |" for f in schema)
+    columns = "\n".join(
+        f"| `{f.name}` | {f.type} | {COLUMN_DOCS.get(f.name, ASPECT_DOC if f.type == pa.int16() else '')} |"
+        for f in schema
+    )
     licence = license_id or "other"
     quoted_guidelines = "\n".join("> " + line for line in (guidelines.strip() or "(none)").splitlines())
-    what = (
-        "one row per comparison with a majority preference (ties and both-bad stay out; see the "
-        "`votes` export)"
-        if fmt == "pairwise"
-        else "one row per vote, in the order stored"
-    )
+    what = FORMAT_DOCS[fmt]
+    protocol = PROTOCOLS.get(task_kind, PROTOCOLS["pairwise"])
+    rubric_section = ""
+    if rubrics:
+        lines = "\n".join(
+            f"| {version} | " + ", ".join(f"{a['name']} ({a['min']}..{a['max']})" for a in aspects) + " |"
+            for version, aspects in rubrics
+        )
+        rubric_section = f"\n## Rubric versions\n\n| version | aspects (scale) |\n|---|---|\n{lines}\n"
     return f"""---
 license: {licence}
 pretty_name: "{campaign_name} ({fmt})"
@@ -164,8 +128,10 @@ configs:
 
 Exported by Preflab from campaign `{campaign_slug}` at {exported_at}: {what}.
 Load it with `datasets.load_dataset("parquet", data_files="data.parquet")`; `data.jsonl` holds the
-same rows. The `pairwise` format has the `prompt`, `chosen` and `rejected` columns that TRL's
-RewardTrainer and DPOTrainer read.
+same rows. The `pairwise` and `ranking-pairs` formats have the `prompt`, `chosen` and `rejected`
+columns that TRL's RewardTrainer and DPOTrainer read (drop `ranking-pairs` rows with `tie` true
+first); `thumbs` has the `prompt`, `completion` and `label` columns of TRL's KTOTrainer. Rows of LM
+judges have `annotator_kind` = model.
 
 ## Counts
 
@@ -184,6 +150,8 @@ RewardTrainer and DPOTrainer read.
 | pairwise percent agreement | {agreement["pairwise_agreement"]} |
 | Krippendorff's alpha, nominal (first wins, second wins, tie, both bad) | {alpha} |
 
+Agreement counts votes with an A/B outcome only; it is empty for task kinds that ask none.
+{rubric_section}
 ## Schema
 
 | column | type | meaning |
@@ -192,9 +160,8 @@ RewardTrainer and DPOTrainer read.
 
 ## Collection protocol
 
-Blind pairwise comparison: annotators saw the prompt and two outputs as A and B, sides randomised per
-annotator and recorded, system names hidden until after the vote. Each comparison was given to
-{overlap} distinct annotator(s). Annotator ids are pseudonyms.
+Task kind `{task_kind}`. {protocol} Each unit of work was given to {overlap} distinct annotator(s).
+Annotator ids are pseudonyms.
 
 Guidelines given to annotators:
 

@@ -1,4 +1,7 @@
-"""Uploading media (researchers) and reading it back (any signed-in user), with HTTP range requests."""
+"""Uploading media (researchers) and reading it back (any signed-in user), with HTTP range requests;
+waveform peaks of audio."""
+
+import json
 
 from fastapi import APIRouter, Request, status
 from fastapi.concurrency import run_in_threadpool
@@ -8,7 +11,7 @@ from starlette.datastructures import UploadFile
 from app.config import get_settings
 from app.deps import CurrentUser, Researcher, SessionDep
 from app.errors import Invalid, TooLarge
-from app.media import service
+from app.media import peaks, service
 from app.media.models import MediaFile
 from app.media.schemas import MediaRead
 
@@ -73,6 +76,33 @@ async def upload_media(request: Request, session: SessionDep, user: Researcher) 
 def read_media(public_id: str, request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """The file's bytes, streamed; `Range: bytes=a-b` gives 206, the ETag is the content's sha256."""
     return file_response(service.get_media(session, public_id=public_id), request)
+
+
+@router.get(
+    "/media/{public_id}/peaks",
+    responses={
+        200: {
+            "content": {"application/json": {"example": {"peaks": [0.0, 0.52, 0.98], "duration_s": 2.5}}},
+            "description": f"up to {peaks.BUCKETS} peaks, max |amplitude| per stretch of the clip, 0..1",
+        },
+        304: {"description": "the ETag sent in If-None-Match is current"},
+        415: {"description": "the file is an image"},
+        422: {"description": "the file has no decodable sound track"},
+    },
+)
+def read_peaks(public_id: str, request: Request, session: SessionDep, user: CurrentUser) -> Response:
+    """The waveform of an audio file (or a video's sound), computed on first request and kept."""
+    media = service.get_media(session, public_id=public_id)
+    sha256, mime = media.sha256, media.mime
+    # A first request decodes for a while: end the read transaction now, so that SQLite's
+    # BEGIN IMMEDIATE does not keep every writer waiting meanwhile.
+    session.commit()
+    etag = f'"{sha256}-peaks-{peaks.BUCKETS}"'
+    headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL, "X-Content-Type-Options": "nosniff"}
+    if service.etag_matches(request.headers.get("if-none-match"), f"{sha256}-peaks-{peaks.BUCKETS}"):
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    found = peaks.peaks_of(sha256=sha256, mime=mime, settings=get_settings())
+    return Response(json.dumps(found.as_json()), media_type="application/json", headers=headers)
 
 
 def file_response(media: MediaFile, request: Request) -> Response:
