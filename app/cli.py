@@ -5,7 +5,7 @@ import os
 import secrets
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, get_args
 
 import typer
 
@@ -124,17 +124,29 @@ def token_create(
 @app.command("import")
 def import_file(
     campaign: str,
-    file: Annotated[Path, typer.Argument(help="JSON Lines file, one item a line")],
-    format: Annotated[str, typer.Option("--format", help="preflab or chosen-rejected")] = "preflab",
+    file: Annotated[
+        Path,
+        typer.Argument(help="JSON Lines file, one item a line (fg-rlhf, imagereward: the JSON as published)"),
+    ],
+    format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="preflab or chosen-rejected (JSON Lines); fg-rlhf (Fine-Grained RLHF qa-feedback) or "
+            "imagereward (ImageReward test rankings; images read from beside the file or test_images/)",
+        ),
+    ] = "preflab",
 ) -> None:
     """Import items into CAMPAIGN; one bad line rejects the whole file."""
     from app.campaigns.service import get_campaign
     from app.db import session_scope
     from app.errors import DomainError
+    from app.items.schemas import ImportFormat
     from app.items.service import import_items
 
-    if format not in ("preflab", "chosen-rejected"):
-        _fail(f"unknown format '{format}'; use preflab or chosen-rejected")
+    formats = get_args(ImportFormat)
+    if format not in formats:
+        _fail(f"unknown format '{format}'; use {', '.join(formats)}")
     if not file.is_file():
         _fail(f"no file {file}")
     try:
@@ -157,16 +169,24 @@ def import_file(
 def export(
     campaign: str,
     out: Annotated[Path, typer.Option("--out", help="folder to write data.parquet, data.jsonl, README.md")],
-    format: Annotated[str, typer.Option("--format", help="pairwise or votes")] = "pairwise",
+    format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="pairwise, votes, ratings, ratings-wide, rankings, ranking-pairs, segments, dense, "
+            "checklist, thumbs or listening (each fits some task kinds)",
+        ),
+    ] = "pairwise",
 ) -> None:
     """Export CAMPAIGN's votes as Parquet + JSON Lines with a dataset card."""
     from app.campaigns.service import get_campaign
     from app.db import session_scope
     from app.errors import DomainError
     from app.exports.release import export_campaign
+    from app.exports.service import FORMATS
 
-    if format not in ("pairwise", "votes"):
-        _fail(f"unknown format '{format}'; use pairwise or votes")
+    if format not in FORMATS:
+        _fail(f"unknown format '{format}'; use one of {', '.join(FORMATS)}")
     try:
         with session_scope() as session:
             result = export_campaign(

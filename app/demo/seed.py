@@ -1,26 +1,36 @@
-"""`preflab demo`: two accounts, two small pairwise campaigns, a text arena and an audio arena to click
+"""`preflab demo`: two accounts, two small pairwise campaigns, one campaign per task kind (rating,
+pairwise with a rubric, ranking, text spans, checklist, single) and per media modality (image, audio,
+video, with media made on the spot by app/demo/media.py), a text arena and an audio arena to click
 through. Safe to run again."""
 
 import json
 import sys
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.arena.schemas import ArenaConfig, ArenaCreate, SystemCreate
 from app.arena.service import create_arena, import_prompts
 from app.auth.models import Role, User
 from app.auth.service import create_user, normalise_email, set_password
+from app.campaigns.models import Campaign, Modality, TaskKind
 from app.campaigns.schemas import CampaignCreate
 from app.campaigns.service import create_campaign, get_campaign
+from app.config import get_settings
 from app.db import session_scope
+from app.demo import media
 from app.demo.synth import VOICES
 from app.errors import NotFound
+from app.items.models import Item
+from app.items.schemas import ImportReport
 from app.items.service import import_items
+from app.tasks.schemas import HELPSTEER2, RubricSpec, TaskConfig
 
 DEMO_ITEMS = Path(__file__).resolve().parent / "demo_items.jsonl"
+RANKING_ITEMS = Path(__file__).resolve().parent / "ranking_items.jsonl"
 
 GUIDELINES = """\
 Read the **prompt**, then the two answers, **A** and **B**. Pick the answer you would rather receive.
@@ -86,13 +96,224 @@ def seed_demo(*, admin_email: str, annotator_email: str, password_factory: Calla
                 campaign = create_campaign(session, data=data, created_by=admin)
             with DEMO_ITEMS.open(encoding="utf-8") as handle:
                 report = import_items(session, campaign=campaign, lines=handle)
-            if report.items_created:
-                lines.append(f"campaign {campaign.slug}: {report.summary()}")
-            else:
-                lines.append(f"campaign {campaign.slug}: already seeded ({report.items_skipped} items)")
+            lines.append(_seeded(campaign, report))
+        for data, source in TEXT_KINDS:
+            campaign = _campaign(session, data=data, admin=admin)
+            lines.append(_seeded(campaign, import_items(session, campaign=campaign, lines=source())))
+        lines += _media_campaigns(session, admin=admin)
         lines.append(_demo_arena(session, admin=admin))
         lines.append(_demo_audio_arena(session, admin=admin))
     return lines
+
+
+def _campaign(session: Session, *, data: CampaignCreate, admin: User | None) -> Campaign:
+    try:
+        return get_campaign(session, slug=data.slug)
+    except NotFound:
+        return create_campaign(session, data=data, created_by=admin)
+
+
+def _seeded(campaign: Campaign, report: ImportReport) -> str:
+    if report.items_created:
+        return f"campaign {campaign.slug}: {report.summary()}"
+    return f"campaign {campaign.slug}: already seeded ({report.items_skipped} items)"
+
+
+def _demo_lines() -> list[str]:
+    return [line for line in DEMO_ITEMS.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+CHECKLIST_QUESTIONS = [
+    {"id": "answers", "text": "Does it do what the prompt asks?"},
+    {"id": "correct", "text": "Is everything it states correct?"},
+    {"id": "safe", "text": "Is it safe to follow?"},
+    {"id": "concise", "text": "Is it free of padding and repetition?"},
+]
+
+
+def _checklist_lines() -> list[str]:
+    return [json.dumps({**json.loads(line), "questions": CHECKLIST_QUESTIONS}) for line in _demo_lines()]
+
+
+def _ranking_lines() -> list[str]:
+    return [line for line in RANKING_ITEMS.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _kind(slug: str, name: str, guidelines: str, **fields: object) -> CampaignCreate:
+    return CampaignCreate.model_validate(
+        {"slug": slug, "name": name, "guidelines": guidelines, "overlap": 1, "license": "CC-BY-4.0", **fields}
+    )
+
+
+# One campaign per text task kind, each on the demo's own items.
+TEXT_KINDS: tuple[tuple[CampaignCreate, Callable[[], Iterable[str]]], ...] = (
+    (
+        _kind(
+            "demo-rating",
+            "Demo: rate one answer (HelpSteer2)",
+            "Read the prompt and the answer, then rate it on each of HelpSteer2's five aspects, 0 (very "
+            "low) to 4 (very high). *Verbosity* and *complexity* describe the answer; they are not praise.",
+            task_kind=TaskKind.rating,
+        ),
+        _demo_lines,
+    ),
+    (
+        _kind(
+            "demo-pairwise-rubric",
+            "Demo: pick the better answer, and rate both",
+            GUIDELINES + "\nThen rate **both** answers for helpfulness and correctness (0 to 4).\n",
+            task_kind=TaskKind.pairwise,
+            rubric=RubricSpec(
+                aspects=[a for a in HELPSTEER2.aspects if a.name in ("helpfulness", "correctness")]
+            ),
+        ),
+        _demo_lines,
+    ),
+    (
+        _kind(
+            "demo-ranking",
+            "Demo: rank four answers",
+            "Order the answers from best to worst. Put two answers in the same place when you cannot tell "
+            "them apart.",
+            task_kind=TaskKind.ranking,
+        ),
+        _ranking_lines,
+    ),
+    (
+        _kind(
+            "demo-spans",
+            "Demo: mark what is wrong in an answer",
+            "Select each stretch of the answer that is **irrelevant**, **incorrect**, **incomplete** or "
+            "**unsafe** and give it that label (*other* for anything else). Leave good text unmarked.",
+            task_kind=TaskKind.segment,
+            task_config=TaskConfig(segment_mode="spans"),
+        ),
+        _demo_lines,
+    ),
+    (
+        _kind(
+            "demo-checklist",
+            "Demo: answer a checklist about one answer",
+            "Answer every question about the answer with yes or no.",
+            task_kind=TaskKind.checklist,
+        ),
+        _checklist_lines,
+    ),
+    (
+        _kind(
+            "demo-single",
+            "Demo: thumbs up or down",
+            "Would you be glad to receive this answer? Thumbs up or thumbs down.",
+            task_kind=TaskKind.single,
+        ),
+        _demo_lines,
+    ),
+)
+
+IMAGE_SCENES = (1, 2, 3)
+AUDIO_VOICES = ((1, 120.0), (2, 195.0))
+VIDEO_CLIPS = (1, 2)
+MEDIA_KINDS: tuple[tuple[str, CampaignCreate], ...] = (
+    (
+        "image",
+        _kind(
+            "demo-image-codecs",
+            "Demo: which picture looks better? (JPEG vs WebP, same size)",
+            "Both pictures are the same scene, compressed to about the same file size by two codecs. "
+            "Pick the one that looks closer to a clean photo: fewer blocks, less smearing, truer edges.",
+            modality=Modality.image,
+        ),
+    ),
+    (
+        "audio",
+        _kind(
+            "demo-audio-codecs",
+            "Demo: which clip sounds better? (MP3 vs Opus, low bitrate)",
+            "Both clips are the same synthesized voice, encoded by two codecs at low bitrates. Listen to "
+            "each for at least 3 seconds, then pick the one that sounds cleaner.",
+            modality=Modality.audio,
+            task_config=TaskConfig(min_listen_s=3),
+        ),
+    ),
+    (
+        "audio",
+        _kind(
+            "demo-audio-time",
+            "Demo: mark where a clip sounds wrong",
+            "Play the clip and mark each stretch where it sounds **garbled**, **muffled** or **noisy** "
+            "(*other* for anything else).",
+            task_kind=TaskKind.segment,
+            modality=Modality.audio,
+            task_config=TaskConfig(segment_mode="time", taxonomy=["garbled", "muffled", "noisy", "other"]),
+        ),
+    ),
+    (
+        "video",
+        _kind(
+            "demo-video-windows",
+            "Demo: second by second, which clip looks better? (VP8 vs VP9)",
+            "The two clips show the same frames, encoded by VP8 and VP9 at the same bitrate. For every "
+            "second, say which one looks better, or a tie (DenseDPO-style windows).",
+            task_kind=TaskKind.segment,
+            modality=Modality.video,
+            task_config=TaskConfig(segment_mode="windows", window_s=1),
+        ),
+    ),
+)
+MEDIA_PROMPTS = {
+    "image": "Which picture looks better?",
+    "audio": "Which clip sounds cleaner?",
+    "video": "Which clip looks better, second by second?",
+}
+
+
+def _media_campaigns(session: Session, *, admin: User | None) -> list[str]:
+    """The image, audio and video campaigns. Their media are made only when a campaign still lacks
+    items, in a temporary folder under the data directory, and enter the store through the import."""
+    campaigns = [(modality, _campaign(session, data=data, admin=admin)) for modality, data in MEDIA_KINDS]
+    counts = {
+        campaign.slug: session.scalar(select(func.count()).where(Item.campaign_id == campaign.id)) or 0
+        for _, campaign in campaigns
+    }
+    if all(counts.values()):
+        return [f"campaign {c.slug}: already seeded ({counts[c.slug]} items)" for _, c in campaigns]
+    data_dir = get_settings().data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    out = []
+    with tempfile.TemporaryDirectory(prefix="demo-media-", dir=data_dir) as scratch:
+        folder = Path(scratch)
+        lines = _media_lines(folder)
+        for modality, campaign in campaigns:
+            report = import_items(session, campaign=campaign, lines=lines[modality], media_base=folder)
+            out.append(_seeded(campaign, report))
+    return out
+
+
+def _media_lines(folder: Path) -> dict[str, list[str]]:
+    made: dict[str, list[tuple[str, list[media.Variant]]]] = {
+        "image": [(f"scene-{n}", media.image_pair(folder, name=f"scene-{n}", seed=n)) for n in IMAGE_SCENES],
+        "audio": [
+            (f"voice-{n}", media.audio_pair(folder, name=f"voice-{n}", pitch_hz=pitch, seed=n))
+            for n, pitch in AUDIO_VOICES
+        ],
+        "video": [(f"clip-{n}", media.video_pair(folder, name=f"clip-{n}", seed=n)) for n in VIDEO_CLIPS],
+    }
+    return {
+        modality: [
+            json.dumps(
+                {
+                    "id": f"demo-{name}",
+                    "prompt": MEDIA_PROMPTS[modality],
+                    "tags": [modality],
+                    "candidates": [
+                        {"system": v.system, "media": [v.path], "metadata": v.meta} for v in variants
+                    ],
+                }
+            )
+            for name, variants in items
+        ]
+        for modality, items in made.items()
+    }
 
 
 ARENA_SLUG = "demo-arena"

@@ -6,7 +6,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from app.tasks.schemas import ChecklistQuestion
 
-ImportFormat = Literal["preflab", "chosen-rejected"]
+# JSON Lines (preflab, chosen-rejected), or a data set's own JSON document (app/items/adapters/).
+ImportFormat = Literal["preflab", "chosen-rejected", "fg-rlhf", "imagereward"]
 # Files per candidate: several images make one answer; more is a different task.
 MAX_MEDIA = 16
 

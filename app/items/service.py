@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from app.campaigns.models import Campaign, TaskKind
 from app.config import Settings, get_settings
 from app.errors import DomainError, ImportRejected
+from app.items import adapters
 from app.items.models import Candidate, Comparison, Item, new_public_id
 from app.items.schemas import ChosenRejectedLine, ImportFormat, ImportReport, ItemLine
 from app.media import service as media_service
@@ -45,7 +46,7 @@ def import_items(
     checked (present, an accepted type, under the size limit) before any is stored.
     """
     settings = settings or get_settings()
-    parsed = list(_parse(lines, fmt, media_base=media_base, settings=settings))
+    parsed = list(_parse(lines, fmt, campaign=campaign, media_base=media_base, settings=settings))
     for number, item in parsed:
         _check_fits_kind(campaign, item, number=number)
     if not parsed:
@@ -57,6 +58,8 @@ def import_items(
     media = _store_media(
         session, new=new, uploaded=uploaded, media_base=media_base or Path(), settings=settings
     )
+    if unit_size(campaign) == "pair" and task_config(campaign).segment_mode == "windows":
+        _check_aligned(session, campaign=campaign, new=new, media=media)
 
     comparisons_created = 0
     for start in range(0, len(new), CHUNK):
@@ -73,9 +76,28 @@ def import_items(
 
 
 def _parse(
-    lines: Iterable[str], fmt: ImportFormat, *, media_base: Path | None, settings: Settings
+    lines: Iterable[str],
+    fmt: ImportFormat,
+    *,
+    campaign: Campaign,
+    media_base: Path | None,
+    settings: Settings,
 ) -> Iterable[tuple[int, ItemLine]]:
+    items = (
+        adapters.read(fmt, lines, campaign=campaign, media_base=media_base)
+        if fmt in adapters.FORMATS
+        else _json_lines(lines, fmt)
+    )
     seen: dict[str, int] = {}
+    for number, item in items:
+        if item.id in seen:
+            raise ImportRejected(f"id '{item.id}' was already used on line {seen[item.id]}", line=number)
+        seen[item.id] = number
+        _check_media_files(item, number=number, media_base=media_base, settings=settings)
+        yield number, item
+
+
+def _json_lines(lines: Iterable[str], fmt: ImportFormat) -> Iterable[tuple[int, ItemLine]]:
     for number, raw in enumerate(lines, start=1):
         if not raw.strip():
             continue
@@ -91,10 +113,6 @@ def _parse(
             raise ImportRejected(_describe(exc), line=number) from None
         except ValueError as exc:
             raise ImportRejected(str(exc), line=number) from None
-        if item.id in seen:
-            raise ImportRejected(f"id '{item.id}' was already used on line {seen[item.id]}", line=number)
-        seen[item.id] = number
-        _check_media_files(item, number=number, media_base=media_base, settings=settings)
         yield number, item
 
 
@@ -118,6 +136,37 @@ def _check_fits_kind(campaign: Campaign, item: ItemLine, *, number: int) -> None
 
 def _pairs_or_none(item: ItemLine) -> list[tuple[int, int]]:
     return item.resolved_pairs() if len(item.candidates) >= 2 else []
+
+
+# Two renderings of one clip differ by a frame or two of container padding; more is another clip.
+ALIGNED_SLACK_S = 0.1
+
+
+def _check_aligned(
+    session: Session, *, campaign: Campaign, new: list[tuple[int, ItemLine]], media: dict[str, ItemMedia]
+) -> None:
+    """Per-window preferences compare clips window by window: each pair must be of equal length."""
+    if campaign.task_kind != TaskKind.segment:
+        return
+    ids = {media_id for by_index in media.values() for ids in by_index.values() for media_id in ids}
+    durations = dict(session.execute(select(MediaFile.id, MediaFile.meta).where(MediaFile.id.in_(ids))).all())
+    for number, item in new:
+        lengths = []
+        for index in range(len(item.candidates)):
+            files = media.get(item.id, {}).get(index, [])
+            known = [durations[f].get("duration_s") for f in files]
+            if not files or None in known:
+                raise ImportRejected(
+                    f"candidates.{index}: per-window preferences need an audio or video clip whose length "
+                    "the file's header states (WAV, MP3, OGG, FLAC, MP4)",
+                    line=number,
+                )
+            lengths.append(sum(known))
+        if max(lengths) - min(lengths) > ALIGNED_SLACK_S:
+            listed = ", ".join(f"{length:.2f} s" for length in lengths)
+            raise ImportRejected(
+                f"per-window preferences compare clips of equal length; these are {listed}", line=number
+            )
 
 
 def _check_media_files(item: ItemLine, *, number: int, media_base: Path | None, settings: Settings) -> None:

@@ -308,8 +308,9 @@ def test_demo_seed_is_idempotent_and_prints_working_credentials(session: Session
     assert first[-1] == "arena demo-audio-arena: 3 synthesizers, 4 prompts"
     assert second[-1].endswith("already seeded")
     arena = get_campaign(session, slug="demo-arena")
-    # 15 per campaign and the text arena, 4 prompts in the audio arena
-    assert session.scalar(select(func.count()).select_from(Item)) == 49
+    # 15 per campaign and the text arena, 4 prompts in the audio arena; the campaigns per task kind and
+    # modality (tests/demo/test_seed.py) add 5 x 15 text items, 4 rankings and 9 media items
+    assert session.scalar(select(func.count()).select_from(Item)) == 49 + 75 + 4 + 9
     assert len(list_systems(session, campaign=arena)) == 3
     audio = list_systems(session, campaign=get_campaign(session, slug="demo-audio-arena"))
     assert sorted(s.name for s in audio) == ["organ-synth", "sine-synth", "square-synth"]
