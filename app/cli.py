@@ -177,8 +177,15 @@ def export(
             "checklist, thumbs or listening (each fits some task kinds)",
         ),
     ] = "pairwise",
+    annotator_kind: Annotated[
+        str | None,
+        typer.Option(
+            "--annotator-kind", help="human or model (LM judges) only; default: both, except pairwise"
+        ),
+    ] = None,
 ) -> None:
     """Export CAMPAIGN's votes as Parquet + JSON Lines with a dataset card."""
+    from app.auth.models import UserKind
     from app.campaigns.service import get_campaign
     from app.db import session_scope
     from app.errors import DomainError
@@ -187,11 +194,17 @@ def export(
 
     if format not in FORMATS:
         _fail(f"unknown format '{format}'; use one of {', '.join(FORMATS)}")
+    if annotator_kind is not None and annotator_kind not in {k.value for k in UserKind}:
+        _fail(f"unknown annotator kind '{annotator_kind}'; use human or model")
     try:
         with session_scope() as session:
             result = export_campaign(
-                session, campaign=get_campaign(session, slug=campaign), fmt=format, out=out
-            )  # type: ignore[arg-type]
+                session,
+                campaign=get_campaign(session, slug=campaign),
+                fmt=format,  # type: ignore[arg-type]
+                out=out,
+                annotator_kind=UserKind(annotator_kind) if annotator_kind else None,
+            )
     except DomainError as exc:
         _fail(exc.message)
     typer.echo(f"wrote {result.rows} rows to {result.out}/data.parquet, data.jsonl and README.md")

@@ -58,3 +58,9 @@ def test_import_and_export_through_the_cli(cli_env: dict[str, str], tmp_path: Pa
     assert (
         run_cli(cli_env, "export", "cli", "--format", "csv", "--out", str(out), check=False).returncode != 0
     )
+    judges = run_cli(
+        cli_env, "export", "cli", "--format", "votes", "--annotator-kind", "model", "--out", str(out)
+    )
+    assert "wrote 0 rows" in judges.stdout
+    wrong = run_cli(cli_env, "export", "cli", "--annotator-kind", "robot", "--out", str(out), check=False)
+    assert wrong.returncode != 0 and "human or model" in wrong.stderr

@@ -35,7 +35,13 @@ async def import_items(
     campaign: CampaignDep,
     session: SessionDep,
     user: Researcher,
-    format: Annotated[ImportFormat, Query(description="preflab or chosen-rejected")] = "preflab",
+    format: Annotated[
+        ImportFormat,
+        Query(
+            description="preflab (JSON Lines), chosen-rejected (HH-RLHF style), fg-rlhf or imagereward "
+            "(their JSON documents)"
+        ),
+    ] = "preflab",
 ) -> ImportReport:
     """Imports JSON Lines items; one bad line rejects the whole body and nothing is stored."""
     limit = get_settings().max_import_bytes
