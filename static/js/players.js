@@ -67,6 +67,10 @@
       });
     });
     this.selected = this.tracks.length ? this.tracks[0].side : null;
+    // Videos are all watched at once: play and pause count for every side, a switch only moves the sound.
+    this.watched = this.tracks.length > 0 && this.tracks.every(function (track) {
+      return track.element.tagName === "VIDEO";
+    });
     this.viewers = Array.prototype.slice.call(form.querySelectorAll("[data-viewer]"));
     this.restore();
     form.classList.add("players-on");
@@ -154,6 +158,18 @@
     });
   };
 
+  // Play, pause and ended: for the side heard, or for every side of a video (all are on screen).
+  Players.prototype.recordShown = function (event) {
+    var self = this;
+    if (!this.watched) {
+      this.record(event, this.selected);
+      return;
+    }
+    this.tracks.forEach(function (track) {
+      self.record(event, track.side);
+    });
+  };
+
   // ---- transport ---------------------------------------------------------------------------------
 
   Players.prototype.play = function () {
@@ -172,7 +188,7 @@
       var started = element.play();
       if (started && started.catch) started.catch(function () {});
     });
-    this.record("play", this.selected);
+    this.recordShown("play");
     this.tick();
     this.render();
   };
@@ -186,7 +202,7 @@
       track.element.pause();
     });
     this.setTime(at);
-    this.record(event, this.selected);
+    this.recordShown(event);
     this.render();
   };
 
@@ -226,7 +242,7 @@
       other.element.muted = other.side !== side;
     });
     if (Math.abs(track.element.currentTime - at) > DRIFT_S / 2) track.element.currentTime = at;
-    this.record("switch", side);
+    if (!this.watched) this.record("switch", side);
     this.render();
   };
 
