@@ -7,17 +7,17 @@ from app.campaigns.models import Campaign
 from app.errors import Invalid
 from app.jobs import flows
 from app.jobs.models import Job
+from app.rewards import training_data
 from app.rewards.models import RewardModel
 from app.rewards.schemas import TrainRequest
 from app.rewards.service import SCORE_TASK, TRAIN_TASK
 
 
 def start_training(session: Session, *, campaign: Campaign, request: TrainRequest, user: User | None) -> Job:
-    if request.head != "bt":
-        # Votes are pairwise preferences; per-aspect ratings arrive with the rating task kind.
+    if request.head != "bt" and not training_data.has_ratings(session, campaign=campaign):
         raise Invalid(
             f"the {request.head} head trains on per-aspect ratings, and this campaign's votes have none; "
-            "use head 'bt' (the trainer's Python API takes ratings directly)",
+            "use head 'bt', or collect ratings with a rubric (a pairwise campaign with a rubric gives both)",
             field="head",
         )
     return flows.submit_job(

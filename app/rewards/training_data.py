@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, aliased
 
 from app.auth.models import User, UserKind
 from app.campaigns.models import Campaign
-from app.items.models import Candidate, Item
+from app.items.models import Candidate, Comparison, Item
 from app.voting.models import Outcome, Vote
 
 _winner, _loser = aliased(Candidate), aliased(Candidate)
@@ -55,6 +55,45 @@ def iter_preference_pairs(
             "source": kind.value,
             "group": item_id,
         }
+
+
+def has_ratings(session: Session, *, campaign: Campaign) -> bool:
+    """Whether any vote of the campaign rated outputs on a rubric (a vote with ratings records one)."""
+    return bool(
+        session.scalar(
+            select(Vote.id).where(Vote.campaign_id == campaign.id, Vote.rubric_id.is_not(None)).limit(1)
+        )
+    )
+
+
+def iter_rated_responses(
+    session: Session, *, campaign: Campaign, include_judge: bool = False
+) -> Iterator[dict[str, Any]]:
+    """One row per vote and rated output: {"prompt", "response", "ratings": {aspect: value}}, for the
+    regression and joint heads. Human votes; LM-judge votes only when asked."""
+    kinds = [UserKind.human, UserKind.model] if include_judge else [UserKind.human]
+    votes = session.execute(
+        select(Vote.answer, Item.prompt)
+        .join(User, User.id == Vote.annotator_id)
+        .join(Comparison, Comparison.id == Vote.comparison_id)
+        .join(Item, Item.id == Comparison.item_id)
+        .where(Vote.campaign_id == campaign.id, Vote.rubric_id.is_not(None), User.kind.in_(kinds))
+        .order_by(Vote.id)
+    ).all()
+    wanted = {candidate for answer, _ in votes for candidate in (answer or {}).get("ratings", {})}
+    texts = {
+        public_id: content
+        for public_id, content in session.execute(
+            select(Candidate.public_id, Candidate.content).where(Candidate.public_id.in_(wanted))
+        )
+    }
+    for answer, prompt in votes:
+        for candidate, ratings in answer["ratings"].items():
+            yield {
+                "prompt": prompt,
+                "response": texts[candidate],
+                "ratings": {aspect: float(value) for aspect, value in ratings.items()},
+            }
 
 
 def preference_votes_by_kind(session: Session, *, campaign: Campaign) -> dict[str, int]:

@@ -46,12 +46,23 @@ def _train(ctx: JobContext) -> tuple[dict[str, Any], str]:
                 judge_weight=request.judge_weight,
             )
         )
+        rated = (
+            list(
+                training_data.iter_rated_responses(
+                    session, campaign=campaign, include_judge=request.include_judge
+                )
+            )
+            if request.head != "bt"
+            else []
+        )
+    if request.head != "bt" and not rated:
+        raise JobFailed(f"the {request.head} head needs rated outputs; this campaign's votes have no ratings")
     if len(rows) < MIN_PAIRS:
         raise JobFailed(
             f"the campaign has {len(rows)} preference votes; at least {MIN_PAIRS} are needed to train"
         )
     # torch loads only once there is something to train.
-    from workers.ml.reward import PreferencePair, TrainConfig, split_by_prompt
+    from workers.ml.reward import PreferencePair, RatedResponse, TrainConfig, split_by_prompt
     from workers.ml.reward import train as train_model
 
     pairs = [PreferencePair(**row) for row in rows]
@@ -81,8 +92,13 @@ def _train(ctx: JobContext) -> tuple[dict[str, Any], str]:
         progress=lambda fraction, message, point: ctx.progress(0.02 + 0.96 * fraction, message, point),
         should_stop=ctx.should_stop,
         out_dir=out_dir,
+        ratings=[RatedResponse(**row) for row in rated] or None,
     )
-    data_snapshot = training_data.snapshot(rows) | {"n_train": len(train_pairs), "n_held_out": len(held_out)}
+    data_snapshot = training_data.snapshot(rows) | {
+        "n_train": len(train_pairs),
+        "n_held_out": len(held_out),
+        "n_rated": len(rated),
+    }
     with session_scope() as session:
         job = session.scalar(select(Job).where(Job.public_id == ctx.job_id))
         model = service.record_version(
