@@ -7,23 +7,40 @@
   "use strict";
 
   // Task kinds and players (answers.js, players.js) each register a function(form) that returns
-  // {parts: {...}} (ratings, spans, listening_log...) or {error: "why not yet"}. On submit the parts are
-  // merged into the hidden `answer` field as one JSON object (app/tasks/schemas.TaskAnswer).
+  // {parts: {...}} (ratings, spans, listening_log...) or {error: "why not yet", focus: element?}. On
+  // submit the parts are merged into the hidden `answer` field as one JSON object
+  // (app/tasks/schemas.TaskAnswer); an error stops the vote and says what is missing.
   var registry = (window.PreflabAnswer = window.PreflabAnswer || { providers: [] });
   registry.register = function (provider) {
     registry.providers.push(provider);
   };
 
-  function gatherAnswer(form) {
-    if (!form.elements.answer) return null;
+  function collect(form) {
     var merged = {};
     for (var i = 0; i < registry.providers.length; i++) {
       var result = registry.providers[i](form) || {};
-      if (result.error) return result.error;
+      if (result.error) return { problem: result };
       Object.assign(merged, result.parts || {});
     }
-    form.elements.answer.value = Object.keys(merged).length ? JSON.stringify(merged) : "";
+    return { parts: merged };
+  }
+
+  function gatherAnswer(form) {
+    if (!form.elements.answer) return null;
+    var collected = collect(form);
+    if (collected.problem) return collected.problem.error;
+    form.elements.answer.value = Object.keys(collected.parts).length ? JSON.stringify(collected.parts) : "";
     return null;
+  }
+
+  // What the task still lacks (a rating, a label...), said and focused; true when nothing is missing.
+  function complete(form) {
+    if (!form.elements.answer) return true;
+    var problem = collect(form).problem;
+    if (!problem) return true;
+    hint(form, problem.error);
+    if (problem.focus instanceof HTMLElement) problem.focus.focus();
+    return false;
   }
 
   function needsOutcome(form) {
@@ -75,6 +92,8 @@
     press(form, "[data-outcome]", "data-outcome", outcome);
     // Strength says how much better the chosen side is; a tie or "both bad" has none.
     if (outcome === "tie" || outcome === "both_bad") setStrength(form, "");
+    // A pairwise task with a rubric keeps the choice but waits until both outputs are rated.
+    if (!complete(form)) return;
     if (needsRationale(form)) {
       var box = form.elements.rationale;
       hint(form, box.value.trim() ? "Ctrl+Enter submits." : "Now say why, then press Ctrl+Enter.");
@@ -85,7 +104,7 @@
   }
 
   function submit(form) {
-    if (busy(form)) return;
+    if (busy(form) || !complete(form)) return;
     // A key pressed while htmx is still settling a freshly swapped-in form would reach a form htmx has
     // not wired yet and post it natively; processing it first is idempotent and closes that window.
     if (window.htmx) window.htmx.process(form);
@@ -157,6 +176,8 @@
       return;
     }
     if (!needsOutcome(form)) return;
+    // A focused rating row (and the like) takes digits and arrows itself (answers.js).
+    if (event.target instanceof Element && event.target.closest("[data-own-keys]")) return;
     var outcome = OUTCOME_KEYS[event.key];
     if (!outcome) return;
     event.preventDefault();
