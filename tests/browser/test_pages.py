@@ -201,7 +201,7 @@ def test_a_missing_rationale_keeps_the_task_and_what_was_typed(
     response = _vote(client, csrf, url, key, outcome="b", rationale="   ", flags_a="unsafe")
     assert response.status_code == 422
     assert "asks for a rationale" in response.text and url in response.text
-    assert 'data-outcome="b"\n                  aria-pressed="true"' in response.text
+    assert re.search(r'data-outcome="b"\s+aria-pressed="true"', response.text)
     assert 'name="flags_a" value="unsafe" checked' in response.text
     response = _vote(
         client, csrf, url, _field(response.text, "idempotency_key"), outcome="b", rationale="Clearer."
