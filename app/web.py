@@ -8,11 +8,11 @@ import hashlib
 from functools import lru_cache
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
 import nh3
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from markdown_it import MarkdownIt
@@ -194,6 +194,15 @@ def _reload_url(request: Request) -> str:
     if request.headers.get("HX-Request") == "true":
         return _page_of(request)
     return request.url.path if request.method == "GET" else "/campaigns"
+
+
+async def text_fields(request: Request) -> dict[str, str]:
+    """A posted form's text fields (files left out), read in the event loop so that the route that
+    depends on it can stay sync and do its database work off the loop."""
+    return {key: value for key, value in (await request.form()).items() if isinstance(value, str)}
+
+
+FormFields = Annotated[dict[str, str], Depends(text_fields)]
 
 
 def form_errors(exc: ValidationError) -> Invalid:

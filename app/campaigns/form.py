@@ -25,6 +25,42 @@ def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.replace(",", "\n").splitlines() if line.strip()]
 
 
+AspectRow = tuple[str, str, str, str, str, str]  # name, description, min, max, anchors, placeholder
+
+
+def anchors_text(aspect: Aspect) -> str:
+    return "; ".join(f"{point}={label}" for point, label in sorted(aspect.anchors.items()))
+
+
+def aspect_rows(
+    *,
+    fields: Mapping[str, str] | None = None,
+    aspects: list[Aspect] | None = None,
+    placeholders: list[str] = (),
+) -> list[AspectRow]:
+    """The editor's rows: what was posted (a form shown again), else the given aspects, else blank."""
+    rows: list[AspectRow] = []
+    for k in range(MAX_ASPECT_ROWS):
+        placeholder = placeholders[k] if k < len(placeholders) else ""
+        if fields is not None:
+            rows.append(
+                (
+                    fields.get(f"aspect-{k}-name", ""),
+                    fields.get(f"aspect-{k}-description", ""),
+                    fields.get(f"aspect-{k}-min", "0"),
+                    fields.get(f"aspect-{k}-max", "4"),
+                    fields.get(f"aspect-{k}-anchors", ""),
+                    placeholder,
+                )
+            )
+        elif aspects is not None and k < len(aspects):
+            a = aspects[k]
+            rows.append((a.name, a.description, str(a.min), str(a.max), anchors_text(a), placeholder))
+        else:
+            rows.append(("", "", "0", "4", "", placeholder))
+    return rows
+
+
 def task_config(fields: Mapping[str, str]) -> TaskConfig:
     settings: dict[str, object] = {}
     for name in ("rate", "segment_mode"):

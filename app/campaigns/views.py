@@ -4,7 +4,7 @@
 import typing
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request, UploadFile
+from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
@@ -20,7 +20,7 @@ from app.tasks import service as tasks_service
 from app.tasks.config import task_config
 from app.tasks.schemas import DEFAULT_TAXONOMY, HELPSTEER2, TaskConfig
 from app.voting.service import annotator_progress
-from app.web import login_redirect, redirect, render
+from app.web import FormFields, login_redirect, redirect, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -56,8 +56,9 @@ def _new_page(
         "modalities": list(Modality),
         "defaults": TaskConfig(),
         "taxonomy": ", ".join(DEFAULT_TAXONOMY),
-        "aspect_rows": campaign_form.MAX_ASPECT_ROWS,
-        "helpsteer2": HELPSTEER2.aspects,
+        "aspect_rows": campaign_form.aspect_rows(
+            fields=form or None, placeholders=[a.name for a in HELPSTEER2.aspects]
+        ),
         "form": form,
         "problem": problem,
     }
@@ -69,16 +70,12 @@ def new_campaign_page(request: Request, user: Researcher) -> Response:
     return _new_page(request, user, form={}, problem=None, status=200)
 
 
-async def _form_fields(request: Request) -> dict[str, str]:
-    return {key: value for key, value in (await request.form()).items() if isinstance(value, str)}
-
-
 @router.post("/campaigns/new")
 def create_campaign(
     request: Request,
     session: SessionDep,
     user: Researcher,
-    fields: Annotated[dict[str, str], Depends(_form_fields)],
+    fields: FormFields,
 ) -> Response:
     try:
         data = campaign_form.campaign_create(fields)
@@ -101,15 +98,18 @@ def _setup_page(
     report: ImportReport | None = None,
     status: int = 200,
 ) -> Response:
-    versions = tasks_service.rubric_versions(session, campaign_id=campaign.id)
+    rubrics = [
+        tasks_service.rubric_read(session, rubric=r)
+        for r in tasks_service.rubric_versions(session, campaign_id=campaign.id)
+    ]
     context: dict[str, Any] = {
         "user": user,
         "campaign": campaign,
         "kind_help": KIND_HELP.get(campaign.task_kind, ""),
         "config": task_config(campaign),
-        "rubrics": [tasks_service.rubric_read(session, rubric=r) for r in versions],
+        "rubrics": rubrics,
         "takes_rubric": campaign.task_kind in (TaskKind.rating, TaskKind.pairwise),
-        "aspect_rows": campaign_form.MAX_ASPECT_ROWS,
+        "aspect_rows": campaign_form.aspect_rows(aspects=rubrics[-1].aspects if rubrics else []),
         "formats": typing.get_args(ImportFormat),
         "progress": service.campaign_progress(session, campaign=campaign),
         "problem": problem,
@@ -130,7 +130,7 @@ def change_rubric(
     slug: str,
     session: SessionDep,
     user: Researcher,
-    fields: Annotated[dict[str, str], Depends(_form_fields)],
+    fields: FormFields,
 ) -> Response:
     campaign = service.get_campaign(session, slug=slug)
     try:

@@ -1,15 +1,13 @@
 """HTML page for generation jobs: systems with their providers, samples and sampling parameters."""
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from app.campaigns import service as campaigns_service
 from app.deps import Researcher, SessionDep
 from app.generation import flows
 from app.generation import form as form_parsing
-from app.web import redirect, render
+from app.web import FormFields, redirect, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -21,18 +19,13 @@ def generate_page(request: Request, slug: str, session: SessionDep, user: Resear
     return render(request, "generation/page.html", context)
 
 
-async def _form_fields(request: Request) -> dict[str, str]:
-    # Read in the event loop; the route itself stays sync, so its database work runs off the loop.
-    return {key: value for key, value in (await request.form()).items() if isinstance(value, str)}
-
-
 @router.post("/campaigns/{slug}/generate")
 def generate_from_form(
     request: Request,
     slug: str,
     session: SessionDep,
     user: Researcher,
-    fields: Annotated[dict[str, str], Depends(_form_fields)],
+    fields: FormFields,
 ) -> Response:
     campaign = campaigns_service.get_campaign(session, slug=slug)
     data = form_parsing.parse(fields)
