@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from app.campaigns.schemas import CampaignCreate
 from app.errors import Invalid
+from app.selection.config import SelectionConfig
 from app.tasks.schemas import Aspect, RubricSpec, TaskConfig
 from app.web import form_errors
 
@@ -115,6 +116,21 @@ def rubric(fields: Mapping[str, str]) -> RubricSpec | None:
         return None
     try:
         return RubricSpec(aspects=aspects)
+    except ValidationError as exc:
+        raise form_errors(exc) from None
+
+
+def selection(fields: Mapping[str, str]) -> SelectionConfig:
+    settings: dict[str, object] = {}
+    for name in ("strategy", "criterion"):
+        if fields.get(name):
+            settings[name] = fields[name]
+    for name in ("uniform_fraction", "min_per_pair", "refresh_s"):
+        value = _number(fields, name)
+        if value is not None:
+            settings[name] = value
+    try:
+        return SelectionConfig.model_validate(settings)
     except ValidationError as exc:
         raise form_errors(exc) from None
 

@@ -62,6 +62,8 @@ class Campaign(Base):
     license: Mapped[str] = mapped_column(String(100), default="")
     # app.tasks.schemas.TaskConfig, only the fields that differ from the defaults.
     task_config: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, server_default="{}")
+    # app.selection.config.SelectionConfig, non-default fields only: {} hands out in import order.
+    selection: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, server_default="{}")
     status: Mapped[CampaignStatus] = mapped_column(
         Enum(CampaignStatus, native_enum=False, create_constraint=True, length=20, name="campaign_status"),
         default=CampaignStatus.active,

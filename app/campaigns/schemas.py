@@ -5,6 +5,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.campaigns.models import CampaignStatus, Modality, TaskKind
+from app.selection.config import SelectionConfig
 from app.tasks.schemas import RubricSpec, TaskConfig
 
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
@@ -28,6 +29,9 @@ class CampaignCreate(BaseModel):
     task_config: TaskConfig = Field(
         default_factory=TaskConfig, description="settings of the task kind; every field has a default"
     )
+    selection: SelectionConfig = Field(
+        default_factory=SelectionConfig, description="which comparison an annotator gets next"
+    )
     rubric: RubricSpec | None = Field(
         None,
         description="aspects to rate: rating campaigns default to HelpSteer2's five; a pairwise campaign "
@@ -50,6 +54,7 @@ class CampaignUpdate(BaseModel):
     task_config: TaskConfig | None = Field(
         None, description="rate, segment_mode and max_ranked are fixed once items are imported"
     )
+    selection: SelectionConfig | None = None
 
 
 class CampaignRead(BaseModel):
@@ -68,6 +73,7 @@ class CampaignRead(BaseModel):
     license: str
     status: CampaignStatus
     task_config: TaskConfig
+    selection: SelectionConfig
     created_at: datetime
 
 

@@ -8,6 +8,8 @@ from app.campaigns.models import DEFAULT_SIDE_FLAGS, Campaign, CampaignStatus
 from app.campaigns.schemas import CampaignCreate, CampaignProgress, CampaignUpdate
 from app.errors import Conflict, Invalid, NotFound
 from app.items.models import Comparison, Item
+from app.selection import live as selection_live
+from app.selection.config import SelectionConfig, stored_selection
 from app.tasks import service as tasks_service
 from app.tasks.config import stored_config, task_config
 from app.tasks.schemas import TaskConfig
@@ -17,13 +19,14 @@ from app.voting.models import Vote
 def create_campaign(session: Session, *, data: CampaignCreate, created_by: User | None) -> Campaign:
     if session.scalar(select(Campaign.id).where(Campaign.slug == data.slug)) is not None:
         raise Conflict(f"a campaign with slug '{data.slug}' already exists", field="slug")
-    fields = data.model_dump(exclude={"task_config", "rubric"})
+    fields = data.model_dump(exclude={"task_config", "rubric", "selection"})
     fields["side_flags"] = (
         _clean_flags(data.side_flags) if data.side_flags is not None else list(DEFAULT_SIDE_FLAGS)
     )
     campaign = Campaign(
         **fields,
         task_config=stored_config(data.task_config),
+        selection=stored_selection(data.selection),
         created_by_id=created_by.id if created_by else None,
     )
     session.add(campaign)
@@ -58,6 +61,10 @@ def update_campaign(session: Session, *, campaign: Campaign, data: CampaignUpdat
     new_config = changes.pop("task_config", None)
     if new_config is not None:
         _change_task_config(session, campaign=campaign, config=TaskConfig.model_validate(new_config))
+    new_selection = changes.pop("selection", None)
+    if new_selection is not None:
+        campaign.selection = stored_selection(SelectionConfig.model_validate(new_selection))
+        selection_live.forget(campaign.id)
     new_overlap = changes.pop("overlap", None)
     if new_overlap is not None and new_overlap != campaign.overlap:
         _change_overlap(session, campaign=campaign, overlap=new_overlap)

@@ -12,13 +12,16 @@ from app.auth.models import User
 from app.campaigns import form as campaign_form
 from app.campaigns import service
 from app.campaigns.models import Campaign, CampaignStatus, Modality, TaskKind
+from app.campaigns.schemas import CampaignUpdate
 from app.deps import OptionalUser, Researcher, SessionDep
 from app.errors import Conflict, Invalid
 from app.items import service as items_service
 from app.items.schemas import ImportFormat, ImportReport
+from app.selection.config import selection_config
 from app.tasks import service as tasks_service
 from app.tasks.config import task_config
 from app.tasks.schemas import DEFAULT_TAXONOMY, HELPSTEER2, TaskConfig
+from app.tasks.units import unit_size
 from app.voting.service import annotator_progress
 from app.web import FormFields, login_redirect, redirect, render
 
@@ -109,6 +112,8 @@ def _setup_page(
         "config": task_config(campaign),
         "rubrics": rubrics,
         "takes_rubric": campaign.task_kind in (TaskKind.rating, TaskKind.pairwise),
+        "takes_selection": unit_size(campaign) == "pair",
+        "selection": selection_config(campaign),
         "aspect_rows": campaign_form.aspect_rows(aspects=rubrics[-1].aspects if rubrics else []),
         "formats": typing.get_args(ImportFormat),
         "progress": service.campaign_progress(session, campaign=campaign),
@@ -139,6 +144,21 @@ def change_rubric(
             raise Invalid("give at least one aspect a name")
         with session.begin_nested():
             tasks_service.set_rubric(session, campaign=campaign, spec=spec)
+    except Invalid as exc:
+        return _setup_page(request, session, campaign=campaign, user=user, problem=exc.message, status=422)
+    return redirect(request, f"/campaigns/{campaign.slug}/setup")
+
+
+@router.post("/campaigns/{slug}/setup/selection")
+def change_selection(
+    request: Request, slug: str, session: SessionDep, user: Researcher, fields: FormFields
+) -> Response:
+    campaign = service.get_campaign(session, slug=slug)
+    try:
+        with session.begin_nested():
+            service.update_campaign(
+                session, campaign=campaign, data=CampaignUpdate(selection=campaign_form.selection(fields))
+            )
     except Invalid as exc:
         return _setup_page(request, session, campaign=campaign, user=user, problem=exc.message, status=422)
     return redirect(request, f"/campaigns/{campaign.slug}/setup")

@@ -9,6 +9,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, JSONType, UTCDateTime, utcnow
 
+# The unit separator: it does not occur in system names typed or imported as text.
+PAIR_SEPARATOR = "\x1f"
+
+
+def pair_key(first: str, second: str) -> str:
+    return PAIR_SEPARATOR.join(sorted((first, second)))
+
 
 def new_public_id() -> str:
     # Random rather than sequential: import order often follows the system, so a counter would leak it.
@@ -71,6 +78,14 @@ class Comparison(Base):
             postgresql_where=text("open_slots > 0"),
             sqlite_where=text("open_slots > 0"),
         ),
+        # Active selection claims an open comparison of the system pair it chose.
+        Index(
+            "ix_comparison_open_pair",
+            "campaign_id",
+            "pair_key",
+            postgresql_where=text("open_slots > 0"),
+            sqlite_where=text("open_slots > 0"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -81,6 +96,8 @@ class Comparison(Base):
         ForeignKey("candidate.id", ondelete="CASCADE"), nullable=True
     )
     members: Mapped[list[int] | None] = mapped_column(JSONType, nullable=True)
+    # A pair's two systems, sorted and joined by PAIR_SEPARATOR; null for other units.
+    pair_key: Mapped[str | None] = mapped_column(String(401), nullable=True)
     # overlap minus live assignments (leased or voted); an expired lease gives its slot back.
     open_slots: Mapped[int] = mapped_column(Integer)
     vote_count: Mapped[int] = mapped_column(Integer, default=0)

@@ -336,6 +336,7 @@ def _store_chunk(
                 campaign=campaign,
                 item_id=item_id,
                 candidate_ids=[ids[index] for index in unit],
+                systems=[it.candidates[index].system for index in unit],
                 priority=it.priority,
             )
             for unit in units(campaign, n_candidates=len(ids), pairs=_pairs_or_none(it))
@@ -397,6 +398,9 @@ def add_candidates(
     ).all()
     media_service.attach(session, rows=zip(new_ids, fresh_media, strict=True))
     old_ids = [candidate_id for candidate_id, _ in existing]
+    system_of = dict(
+        session.execute(select(Candidate.id, Candidate.system).where(Candidate.item_id == item.id)).tuples()
+    )
     size = unit_size(campaign)
     if size == "one":
         new_units: list[list[int]] = [[candidate_id] for candidate_id in new_ids]
@@ -412,7 +416,13 @@ def add_candidates(
         session.execute(
             insert(Comparison),
             [
-                comparison_row(campaign=campaign, item_id=item.id, candidate_ids=unit, priority=0)
+                comparison_row(
+                    campaign=campaign,
+                    item_id=item.id,
+                    candidate_ids=unit,
+                    systems=[system_of[candidate_id] for candidate_id in unit],
+                    priority=0,
+                )
                 for unit in new_units
             ],
         )

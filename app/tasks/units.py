@@ -1,6 +1,7 @@
 """Which candidates of an item make one unit of work, by task kind."""
 
 from app.campaigns.models import Campaign, TaskKind
+from app.items.models import pair_key
 from app.tasks.config import task_config
 
 
@@ -35,15 +36,17 @@ def units(campaign: Campaign, *, n_candidates: int, pairs: list[tuple[int, int]]
 
 
 def comparison_row(
-    *, campaign: Campaign, item_id: int, candidate_ids: list[int], priority: int
+    *, campaign: Campaign, item_id: int, candidate_ids: list[int], systems: list[str], priority: int
 ) -> dict[str, object]:
-    """The insert row of one unit whose candidates are `candidate_ids` (already in order)."""
+    """The insert row of one unit whose candidates are `candidate_ids` (already in order), made by
+    `systems`."""
     return {
         "campaign_id": campaign.id,
         "item_id": item_id,
         "candidate_a_id": candidate_ids[0],
         "candidate_b_id": candidate_ids[1] if len(candidate_ids) > 1 else None,
         "members": list(candidate_ids) if len(candidate_ids) > 2 else None,
+        "pair_key": pair_key(*systems) if len(systems) == 2 else None,
         "open_slots": campaign.overlap,
         "vote_count": 0,
         "priority": priority,

@@ -20,10 +20,13 @@ from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.items.models import Candidate, Comparison, Item
 from app.media.models import CandidateMedia, MediaFile
 from app.media.service import media_url
+from app.selection.config import selection_config
+from app.selection.live import choose_pair_key
 from app.tasks import service as tasks_service
 from app.tasks.answers import ShownOutput, check_answer
 from app.tasks.config import task_config
 from app.tasks.models import Rubric
+from app.tasks.units import unit_size
 from app.voting.models import Assignment, AssignmentStatus, Outcome, Vote
 from app.voting.schemas import (
     AssignmentRead,
@@ -35,6 +38,8 @@ from app.voting.schemas import (
 )
 
 _rng = random.SystemRandom()
+# Picks that may fail to claim (a stale cache, an annotator who saw the pair) before any open one is taken.
+SELECTION_TRIES = 3
 
 
 @dataclass(frozen=True)
@@ -105,17 +110,17 @@ def _seen_by_annotator(comparison: type[Comparison]) -> Exists:
     )
 
 
-def _build_claim(*, skip_locked: bool) -> Update:
+def _build_claim(*, skip_locked: bool, by_pair: bool = False) -> Update:
     # Claim and decrement in one statement: the subquery picks the first open comparison this annotator
     # never had, skipping rows other transactions hold (Postgres), and the UPDATE takes its slot.
-    pick = (
-        select(_open.id)
-        .where(
-            _open.campaign_id == bindparam("b_campaign_id"), _open.open_slots > 0, ~_seen_by_annotator(_open)
-        )
-        .order_by(_open.priority.desc(), _open.id)
-        .limit(1)
-    )
+    conditions = [
+        _open.campaign_id == bindparam("b_campaign_id"),
+        _open.open_slots > 0,
+        ~_seen_by_annotator(_open),
+    ]
+    if by_pair:  # the system pair a selection strategy chose
+        conditions.append(_open.pair_key == bindparam("b_pair_key"))
+    pick = select(_open.id).where(*conditions).order_by(_open.priority.desc(), _open.id).limit(1)
     if skip_locked:
         pick = pick.with_for_update(skip_locked=True)
     return (
@@ -126,12 +131,15 @@ def _build_claim(*, skip_locked: bool) -> Update:
     )
 
 
-_CLAIM_SKIP_LOCKED = _build_claim(skip_locked=True)
-_CLAIM = _build_claim(skip_locked=False)
+_CLAIMS = {
+    (skip_locked, by_pair): _build_claim(skip_locked=skip_locked, by_pair=by_pair)
+    for skip_locked in (False, True)
+    for by_pair in (False, True)
+}
 
 
-def _claim_statement(dialect: str) -> Update:
-    return _CLAIM_SKIP_LOCKED if dialect == "postgresql" else _CLAIM
+def _claim_statement(dialect: str, *, by_pair: bool = False) -> Update:
+    return _CLAIMS[dialect == "postgresql", by_pair]
 
 
 def next_assignment(
@@ -181,9 +189,21 @@ def reclaim_expired_leases(
 
 def _lease_new(session: Session, *, campaign: Campaign, annotator: User, now: datetime) -> Assignment | None:
     dialect = session.get_bind().dialect.name
-    row = session.execute(
-        _claim_statement(dialect), {"b_campaign_id": campaign.id, "b_annotator_id": annotator.id}
-    ).first()
+    params: dict[str, object] = {"b_campaign_id": campaign.id, "b_annotator_id": annotator.id}
+    row = None
+    selection = selection_config(campaign)
+    if selection.strategy != "ordered" and unit_size(campaign) == "pair":
+        tried: frozenset[str] = frozenset()
+        while row is None and len(tried) < SELECTION_TRIES:
+            key = choose_pair_key(session, campaign=campaign, config=selection, exclude=tried)
+            if key is None:
+                break
+            row = session.execute(
+                _claim_statement(dialect, by_pair=True), params | {"b_pair_key": key}
+            ).first()
+            tried |= {key}
+    if row is None:  # no strategy, no pick, or the picked pairs had nothing left for this annotator
+        row = session.execute(_claim_statement(dialect), params).first()
     if row is None:
         return None
     comparison_id, first, second = row

@@ -134,3 +134,21 @@ def test_annotators_cannot_open_the_setup_pages(client: TestClient, session: Ses
     session.commit()
     sign_in(client, "ann@example.org")
     assert client.get("/campaigns/new").status_code == 403
+
+
+def test_the_setup_page_switches_selection_on(client: TestClient, session: Session) -> None:
+    csrf = _signed_in_researcher(client, session)
+    client.post(
+        "/campaigns/new", data={"csrf_token": csrf, "slug": "p", "name": "P"}, follow_redirects=False
+    )
+    page = client.get("/campaigns/p/setup").text
+    assert "Save selection" in page and 'value="ordered" selected' in page
+    fields = {"csrf_token": csrf, "strategy": "active", "uniform_fraction": "0.25", "min_per_pair": "1"}
+    r = client.post("/campaigns/p/setup/selection", data=fields, follow_redirects=False)
+    assert r.status_code == 303
+    campaign = session.scalars(select(Campaign).where(Campaign.slug == "p")).one()
+    assert campaign.selection == {"strategy": "active", "uniform_fraction": 0.25, "min_per_pair": 1}
+    session.rollback()
+    r = client.post("/campaigns/p/setup/selection", data=fields | {"uniform_fraction": "2"})
+    assert r.status_code == 422 and "uniform_fraction" in r.text
+    assert 'value="active" selected' in client.get("/campaigns/p/setup").text
