@@ -11,7 +11,7 @@ from app.generation.base import GenerationParams, ReplayConfig
 from app.generation.registry import parse_provider_config
 
 SYSTEM_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 ._:/@+-]{0,199}$"
-Sampling = Literal["uniform", "weighted", "targeted"]
+Sampling = Literal["uniform", "weighted", "targeted", "active"]
 PromptSource = Literal["live", "set", "both"]
 ModerationAction = Literal["log", "warn", "block"]
 
@@ -21,7 +21,11 @@ class ArenaConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    sampling: Sampling = Field("uniform", description="uniform, weighted per system, or targeted")
+    sampling: Sampling = Field(
+        "uniform",
+        description="uniform, weighted per system, targeted, or active: the pair whose next vote tells "
+        "most about the ranking (10% of battles uniform)",
+    )
     prompt_source: PromptSource = Field(
         "both", description="typed by the voter, drawn from the items, or both"
     )

@@ -29,6 +29,7 @@ from app.db import utcnow
 from app.errors import Conflict, Forbidden, ImportRejected, Invalid, NotFound
 from app.items.models import Item
 from app.media.models import MediaFile
+from app.selection import live as selection_live
 
 WINNERS = {"a": Winner.model_a, "b": Winner.model_b, "tie": Winner.tie, "both_bad": Winner.both_bad}
 TARGETED_SHARE = 0.5
@@ -138,6 +139,18 @@ def choose_pair(
     return _shuffled(systems[first], systems[second], rng)
 
 
+def _active_pair(
+    session: Session, *, campaign: Campaign, systems: list[ArenaSystem], rng: random.Random
+) -> tuple[ArenaSystem, ArenaSystem]:
+    if len(systems) < 2:
+        raise Conflict("this arena needs at least two active systems before it can run battles")
+    by_name = {s.name: s for s in systems}
+    pick = selection_live.arena_pair(session, campaign_id=campaign.id, systems=list(by_name))
+    if pick is None:
+        return choose_pair(systems, sampling="uniform", rng=rng)
+    return _shuffled(by_name[pick[0]], by_name[pick[1]], rng)
+
+
 def _shuffled(x: ArenaSystem, y: ArenaSystem, rng: random.Random) -> tuple[ArenaSystem, ArenaSystem]:
     # Which system is shown on the left must not follow from how the pair was drawn.
     return (x, y) if rng.random() < 0.5 else (y, x)
@@ -213,9 +226,11 @@ def start_battle(
         if config.prompt_source == "set":
             raise Invalid("this arena gives the prompts; ask for one instead of typing", field="prompt")
         prompt = check_prompt(prompt, config=config)
-    system_a, system_b = choose_pair(
-        list_systems(session, campaign=campaign, active_only=True), sampling=config.sampling, rng=rng
-    )
+    systems = list_systems(session, campaign=campaign, active_only=True)
+    if config.sampling == "active":
+        system_a, system_b = _active_pair(session, campaign=campaign, systems=systems, rng=rng)
+    else:
+        system_a, system_b = choose_pair(systems, sampling=config.sampling, rng=rng)
     battle = Battle(
         campaign_id=campaign.id,
         system_a_id=system_a.id,

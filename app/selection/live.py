@@ -177,3 +177,38 @@ def choose_pair_key(
     if pick is None:
         return None
     return snapshot.key_at[int(pair_position(len(snapshot.systems), pick[0], pick[1]))]
+
+
+# --- arenas ---------------------------------------------------------------------------------------------
+
+ARENA_UNIFORM_FRACTION = 0.1
+ARENA_REFRESH_S = 2.0
+_arena_cache: dict[int, tuple[float, dict[str, int], BTPosterior]] = {}
+
+
+def arena_pair(session: Session, *, campaign_id: int, systems: list[str]) -> tuple[str, str] | None:
+    """Two of `systems` for an arena's next battle by active selection over its counted battles (the
+    leaderboard's counts), or None with fewer than two systems. Cached per process like campaigns."""
+    from app.leaderboard.service import OVERALL, pair_counts  # the leaderboard imports arenas
+
+    if len(systems) < 2:
+        return None
+    now = time.monotonic()
+    cached = _arena_cache.get(campaign_id)
+    if cached is None or now - cached[0] > ARENA_REFRESH_S or set(cached[1]) != set(systems):
+        index = {system: i for i, system in enumerate(sorted(systems))}
+        wins = np.zeros((len(index), len(index)))
+        for cell in pair_counts(session, campaign_id=campaign_id).get(OVERALL, []):
+            if cell.a in index and cell.b in index and cell.a != cell.b:
+                i, j = index[cell.a], index[cell.b]
+                wins[i, j] += cell.wins_a + cell.ties / 2
+                wins[j, i] += cell.wins_b + cell.ties / 2
+        cached = (now, index, BTPosterior.from_counts(wins))
+        with _lock:
+            _arena_cache[campaign_id] = cached
+    _, index, posterior = cached
+    pick = get_strategy("active").next_pair(posterior, uniform_fraction=ARENA_UNIFORM_FRACTION, rng=_rng)
+    if pick is None:
+        return None
+    names = sorted(index, key=index.__getitem__)
+    return names[pick[0]], names[pick[1]]
