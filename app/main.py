@@ -25,6 +25,8 @@ from app.generation import views as generation_views
 from app.items import router as items_api
 from app.jobs import router as jobs_api
 from app.jobs import views as jobs_views
+from app.judging import router as judging_api
+from app.judging import views as judging_views
 from app.media import router as media_api
 from app.rewards import router as rewards_api
 from app.rewards import views as rewards_views
@@ -115,6 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generation_api.router,
         media_api.router,
         arena_api.router,
+        judging_api.router,
         auth_api.router,
         auth_views.router,
         campaigns_views.router,
@@ -123,6 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         rewards_views.router,
         generation_views.router,
         arena_views.router,
+        judging_views.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")

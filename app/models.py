@@ -14,6 +14,7 @@ from app.campaigns.models import Campaign
 from app.db import Base
 from app.items.models import Candidate, Comparison, Item
 from app.jobs.models import Job
+from app.judging.models import Judgement, JudgePrompt, LMJudge
 from app.media.models import CandidateMedia, MediaFile
 from app.rewards.models import CandidateScore, RewardModel
 from app.tasks.models import Rubric
@@ -36,6 +37,9 @@ __all__ = [
     "Comparison",
     "Item",
     "Job",
+    "JudgePrompt",
+    "Judgement",
+    "LMJudge",
     "LeaderboardSnapshot",
     "MediaFile",
     "RewardModel",

@@ -14,6 +14,7 @@ TASK_MODULES = (
     "workers.tasks.rewards",
     "workers.tasks.generation",
     "workers.tasks.arena",
+    "workers.tasks.judging",
 )
 
 

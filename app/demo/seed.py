@@ -265,6 +265,8 @@ MEDIA_PROMPTS = {
     "audio": "Which clip sounds cleaner?",
     "video": "Which clip looks better, second by second?",
 }
+# Campaigns that share their modality's media but ask something else of it.
+PROMPT_FOR_CAMPAIGN = {"demo-audio-time": "Where does this clip sound wrong?"}
 
 
 def _media_campaigns(session: Session, *, admin: User | None) -> list[str]:
@@ -284,7 +286,13 @@ def _media_campaigns(session: Session, *, admin: User | None) -> list[str]:
         folder = Path(scratch)
         lines = _media_lines(folder)
         for modality, campaign in campaigns:
-            report = import_items(session, campaign=campaign, lines=lines[modality], media_base=folder)
+            own = lines[modality]
+            if campaign.slug in PROMPT_FOR_CAMPAIGN:
+                own = [
+                    json.dumps(json.loads(line) | {"prompt": PROMPT_FOR_CAMPAIGN[campaign.slug]})
+                    for line in own
+                ]
+            report = import_items(session, campaign=campaign, lines=own, media_base=folder)
             out.append(_seeded(campaign, report))
     return out
 

@@ -138,9 +138,7 @@ def test_annotators_cannot_open_the_setup_pages(client: TestClient, session: Ses
 
 def test_the_setup_page_switches_selection_on(client: TestClient, session: Session) -> None:
     csrf = _signed_in_researcher(client, session)
-    client.post(
-        "/campaigns/new", data={"csrf_token": csrf, "slug": "p", "name": "P"}, follow_redirects=False
-    )
+    client.post("/campaigns/new", data={"csrf_token": csrf, "slug": "p", "name": "P"}, follow_redirects=False)
     page = client.get("/campaigns/p/setup").text
     assert "Save selection" in page and 'value="ordered" selected' in page
     fields = {"csrf_token": csrf, "strategy": "active", "uniform_fraction": "0.25", "min_per_pair": "1"}
