@@ -30,6 +30,7 @@ from app.judging import views as judging_views
 from app.media import router as media_api
 from app.rewards import router as rewards_api
 from app.rewards import views as rewards_views
+from app.selection import router as selection_api
 from app.tasks import router as tasks_api
 from app.voting import router as voting_api
 from app.voting import views as voting_views
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (
         campaigns_api.router,
         tasks_api.router,
+        selection_api.router,
         items_api.router,
         voting_api.router,
         exports_api.router,

@@ -15,6 +15,7 @@ TASK_MODULES = (
     "workers.tasks.generation",
     "workers.tasks.arena",
     "workers.tasks.judging",
+    "workers.tasks.selection",
 )
 
 

@@ -122,7 +122,7 @@ def rubric(fields: Mapping[str, str]) -> RubricSpec | None:
 
 def selection(fields: Mapping[str, str]) -> SelectionConfig:
     settings: dict[str, object] = {}
-    for name in ("strategy", "criterion"):
+    for name in ("strategy", "criterion", "target"):
         if fields.get(name):
             settings[name] = fields[name]
     for name in ("uniform_fraction", "min_per_pair", "refresh_s"):

@@ -9,6 +9,8 @@ from app.campaigns.models import CampaignStatus
 from app.campaigns.schemas import CampaignCreate, CampaignProgress, CampaignRead, CampaignUpdate
 from app.deps import Annotator, Researcher, SessionDep
 from app.errors import NotFound
+from app.selection import flows as selection_flows
+from app.selection.config import prioritises_reward_data, selection_config
 
 router = APIRouter(prefix="/api/v1/campaigns", tags=["campaigns"])
 
@@ -36,7 +38,13 @@ def read_campaign(campaign: CampaignDep, user: Annotator) -> CampaignRead:
 def update_campaign(
     data: CampaignUpdate, campaign: CampaignDep, session: SessionDep, user: Researcher
 ) -> CampaignRead:
-    return CampaignRead.model_validate(service.update_campaign(session, campaign=campaign, data=data))
+    was = selection_config(campaign)
+    updated = service.update_campaign(session, campaign=campaign, data=data)
+    now = selection_config(updated)
+    if prioritises_reward_data(now) and now != was:
+        # The order of the open comparisons follows the new settings from the first lease on.
+        selection_flows.start_prioritising(session, campaign=updated, user=user)
+    return CampaignRead.model_validate(updated)
 
 
 @router.delete("/{slug}", status_code=status.HTTP_204_NO_CONTENT)

@@ -17,7 +17,8 @@ from app.deps import OptionalUser, Researcher, SessionDep
 from app.errors import Conflict, Invalid
 from app.items import service as items_service
 from app.items.schemas import ImportFormat, ImportReport
-from app.selection.config import selection_config
+from app.selection import flows as selection_flows
+from app.selection.config import prioritises_reward_data, selection_config
 from app.tasks import service as tasks_service
 from app.tasks.config import task_config
 from app.tasks.schemas import DEFAULT_TAXONOMY, HELPSTEER2, TaskConfig
@@ -161,7 +162,17 @@ def change_selection(
             )
     except Invalid as exc:
         return _setup_page(request, session, campaign=campaign, user=user, problem=exc.message, status=422)
+    if prioritises_reward_data(selection_config(campaign)):
+        job = selection_flows.start_prioritising(session, campaign=campaign, user=user)
+        return redirect(request, f"/jobs/{job.public_id}")
     return redirect(request, f"/campaigns/{campaign.slug}/setup")
+
+
+@router.post("/campaigns/{slug}/setup/prioritise")
+def prioritise(request: Request, slug: str, session: SessionDep, user: Researcher) -> Response:
+    campaign = service.get_campaign(session, slug=slug)
+    job = selection_flows.start_prioritising(session, campaign=campaign, user=user)
+    return redirect(request, f"/jobs/{job.public_id}")
 
 
 @router.post("/campaigns/{slug}/setup/import")

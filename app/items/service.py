@@ -399,7 +399,7 @@ def add_candidates(
     media_service.attach(session, rows=zip(new_ids, fresh_media, strict=True))
     old_ids = [candidate_id for candidate_id, _ in existing]
     system_of = dict(
-        session.execute(select(Candidate.id, Candidate.system).where(Candidate.item_id == item.id)).tuples()
+        session.execute(select(Candidate.id, Candidate.system).where(Candidate.item_id == item.id)).all()
     )
     size = unit_size(campaign)
     if size == "one":

@@ -15,6 +15,11 @@ class SelectionConfig(BaseModel):
         description="ordered: priority, then import order; uniform: a random open system pair; active: "
         "the pair whose next vote tells most about the ranking of the systems",
     )
+    target: Literal["systems", "reward_data"] = Field(
+        "systems",
+        description="active: rank the systems (pick system pairs), or gather reward-model data (the "
+        "active reward model's uncertain, uncovered pairs first, set as priorities by a job)",
+    )
     # The criteria of app/selection/ranking.py (CRITERIA).
     criterion: Literal["ranking", "information", "interval"] = Field(
         "ranking", description="active: what a vote is worth (see app/selection/ranking.py)"
@@ -24,6 +29,15 @@ class SelectionConfig(BaseModel):
     refresh_s: float = Field(
         2.0, ge=0.0, le=3_600, description="how stale the vote counts behind a pick may be, per process"
     )
+
+
+def picks_system_pairs(config: SelectionConfig) -> bool:
+    """Whether the assignment service picks a system pair per lease (else it follows priorities)."""
+    return config.strategy == "uniform" or (config.strategy == "active" and config.target == "systems")
+
+
+def prioritises_reward_data(config: SelectionConfig) -> bool:
+    return config.strategy == "active" and config.target == "reward_data"
 
 
 def selection_config(campaign: Campaign) -> SelectionConfig:

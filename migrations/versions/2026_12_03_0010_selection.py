@@ -27,17 +27,18 @@ def upgrade() -> None:
     # The two systems of every existing pair, sorted as Python sorts (not by the database's collation,
     # which the application does not use), joined by a unit separator.
     bind = op.get_bind()
+    # A ranking's `members` may hold JSON null rather than SQL NULL: read it, do not filter on it.
     rows = bind.execute(
         sa.text(
-            "SELECT c.id, a.system, b.system FROM comparison c "
-            "JOIN candidate a ON a.id = c.candidate_a_id JOIN candidate b ON b.id = c.candidate_b_id "
-            "WHERE c.members IS NULL"
+            "SELECT c.id, a.system, b.system, c.members FROM comparison c "
+            "JOIN candidate a ON a.id = c.candidate_a_id JOIN candidate b ON b.id = c.candidate_b_id"
         )
     ).all()
-    if rows:
+    pairs = [row for row in rows if row[3] in (None, "null")]
+    if pairs:
         bind.execute(
             sa.text("UPDATE comparison SET pair_key = :key WHERE id = :id"),
-            [{"id": row[0], "key": "\x1f".join(sorted((row[1], row[2])))} for row in rows],
+            [{"id": row[0], "key": "\x1f".join(sorted((row[1], row[2])))} for row in pairs],
         )
     op.create_index(
         "ix_comparison_open_pair",

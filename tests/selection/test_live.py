@@ -150,6 +150,7 @@ def test_selection_is_set_through_the_api(client: TestClient, session: Session) 
     assert r.status_code == 200, r.text
     assert r.json()["selection"] | {} == {
         "strategy": "active",
+        "target": "systems",
         "criterion": "ranking",
         "uniform_fraction": 0.2,
         "min_per_pair": 2,

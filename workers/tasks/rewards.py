@@ -14,6 +14,8 @@ from app.media.models import CandidateMedia
 from app.rewards import service, training_data
 from app.rewards.models import RewardModel
 from app.rewards.schemas import TrainRequest
+from app.selection.config import prioritises_reward_data, selection_config
+from app.selection.flows import start_prioritising
 from workers.celery_app import celery_app
 from workers.job_runner import JobContext, JobFailed, run_job
 
@@ -149,6 +151,19 @@ def _score(ctx: JobContext) -> tuple[dict[str, Any], str]:
         scores.update({r.id: float(v) for r, v in zip(batch, values, strict=True)})
         ctx.progress(len(scores) / max(len(rows), 1), f"scored {len(scores)} of {len(rows)} candidates")
     with session_scope() as session:
-        stored = service.store_scores(session, model=session.get_one(RewardModel, model_id), scores=scores)
+        model_row = session.get_one(RewardModel, model_id)
+        stored = service.store_scores(session, model=model_row, scores=scores)
+        campaign = session.get(Campaign, model_row.campaign_id)
+        follow_up = (
+            campaign is not None
+            and model_row.is_active
+            and prioritises_reward_data(selection_config(campaign))
+        )
+    result: dict[str, Any] = {"scored": stored, "skipped_media": n_media or 0}
+    if follow_up:
+        # New scores move the margins the reward-data order rests on: order the open comparisons again.
+        with session_scope() as session:
+            campaign = session.get_one(Campaign, model_row.campaign_id)
+            result["prioritise_job"] = start_prioritising(session, campaign=campaign, user=None).public_id
     skipped = f"; {n_media} media candidates skipped (the model reads text)" if n_media else ""
-    return {"scored": stored, "skipped_media": n_media or 0}, f"scored {stored} candidates{skipped}"
+    return result, f"scored {stored} candidates{skipped}"
