@@ -20,7 +20,7 @@ from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.items.models import Candidate, Comparison, Item
 from app.media.models import CandidateMedia, MediaFile
 from app.media.service import media_url
-from app.selection.config import selection_config
+from app.selection.config import picks_system_pairs, selection_config
 from app.selection.live import choose_pair_key
 from app.tasks import service as tasks_service
 from app.tasks.answers import ShownOutput, check_answer
@@ -192,7 +192,7 @@ def _lease_new(session: Session, *, campaign: Campaign, annotator: User, now: da
     params: dict[str, object] = {"b_campaign_id": campaign.id, "b_annotator_id": annotator.id}
     row = None
     selection = selection_config(campaign)
-    if selection.strategy != "ordered" and unit_size(campaign) == "pair":
+    if picks_system_pairs(selection) and unit_size(campaign) == "pair":
         tried: frozenset[str] = frozenset()
         while row is None and len(tried) < SELECTION_TRIES:
             key = choose_pair_key(session, campaign=campaign, config=selection, exclude=tried)
