@@ -30,6 +30,8 @@ from app.judging import views as judging_views
 from app.media import router as media_api
 from app.rewards import router as rewards_api
 from app.rewards import views as rewards_views
+from app.routing import api as routing_api
+from app.routing import views as routing_views
 from app.selection import router as selection_api
 from app.tasks import router as tasks_api
 from app.voting import router as voting_api
@@ -120,6 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         media_api.router,
         arena_api.router,
         judging_api.router,
+        routing_api.router,
         auth_api.router,
         auth_views.router,
         campaigns_views.router,
@@ -129,6 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generation_views.router,
         arena_views.router,
         judging_views.router,
+        routing_views.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")

@@ -17,6 +17,7 @@ from app.jobs.models import Job
 from app.judging.models import Judgement, JudgePrompt, LMJudge
 from app.media.models import CandidateMedia, MediaFile
 from app.rewards.models import CandidateScore, RewardModel
+from app.routing.models import RoutingDecision, RoutingPlan
 from app.tasks.models import Rubric
 from app.voting.models import Assignment, Vote
 
@@ -43,6 +44,8 @@ __all__ = [
     "LeaderboardSnapshot",
     "MediaFile",
     "RewardModel",
+    "RoutingDecision",
+    "RoutingPlan",
     "Rubric",
     "User",
     "Vote",

@@ -16,6 +16,7 @@ TASK_MODULES = (
     "workers.tasks.arena",
     "workers.tasks.judging",
     "workers.tasks.selection",
+    "workers.tasks.routing",
 )
 
 

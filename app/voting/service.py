@@ -20,6 +20,7 @@ from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.items.models import Candidate, Comparison, Item
 from app.media.models import CandidateMedia, MediaFile
 from app.media.service import media_url
+from app.routing.models import Route, RoutingDecision
 from app.selection.config import picks_system_pairs, selection_config
 from app.selection.live import choose_pair_key
 from app.tasks import service as tasks_service
@@ -178,10 +179,16 @@ def reclaim_expired_leases(
     freed: dict[int, int] = {}
     for comparison_id in expired:
         freed[comparison_id] = freed.get(comparison_id, 0) + 1
+    # A pair routed to the LM judge while someone held a lease on it stays out of the human queue.
+    judged = (
+        select(RoutingDecision.id)
+        .where(RoutingDecision.comparison_id == Comparison.id, RoutingDecision.route == Route.judge)
+        .exists()
+    )
     for comparison_id, slots in sorted(freed.items()):
         session.execute(
             update(Comparison)
-            .where(Comparison.id == comparison_id)
+            .where(Comparison.id == comparison_id, ~judged)
             .values(open_slots=Comparison.open_slots + slots)
         )
     return len(expired)
