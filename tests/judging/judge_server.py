@@ -7,17 +7,12 @@ and with `mumble_on` set, mumbles on any question containing that text (a pair t
 """
 
 import re
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Literal
 
-import uvicorn
-
 from app.generation.base import Generation, GenerationParams, GenerationStream, Message
-from tests.support.openai_server import OpenAIServer, _app, free_port
+from tests.support.openai_server import OpenAIServer, serve_openai
 
 Rule = Literal["longer", "first", "mumble"]
 _ANSWERS = re.compile(r"\[Answer A\]\n(?P<first>.*?)\n\n\[Answer B\]\n(?P<second>.*?)\n\n", re.DOTALL)
@@ -55,23 +50,6 @@ class RuleJudge:
         return GenerationStream(iter([whole.content or ""]), lambda _text, _ms: whole)
 
 
-@contextmanager
-def serve_judge(judge: RuleJudge) -> Iterator[OpenAIServer]:
+def serve_judge(judge: RuleJudge) -> AbstractContextManager[OpenAIServer]:
     """The test server with `judge` as its backend, on a free loopback port."""
-    port = free_port()
-    state = OpenAIServer(base_url=f"http://127.0.0.1:{port}/v1", model=judge.name)
-    server = uvicorn.Server(
-        uvicorn.Config(_app(judge, state), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, name=f"judge-server-{port}", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the judge server did not start")
-        time.sleep(0.02)
-    try:
-        yield state
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    return serve_openai(backend=judge)

@@ -229,10 +229,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve_openai(model_dir: Path | None = None) -> Iterator[OpenAIServer]:
-    """Starts the server (a local model's when `model_dir` is given, else the echo backend), yields its
-    state with `base_url`, and stops it on the way out."""
-    backend: _Backend = _model_backend(model_dir) if model_dir is not None else _Echo()
+def serve_openai(
+    model_dir: Path | None = None, *, backend: "_Backend | None" = None
+) -> Iterator[OpenAIServer]:
+    """Starts the server (`backend` when given, a local model's when `model_dir` is given, else the echo
+    backend), yields its state with `base_url`, and stops it on the way out."""
+    if backend is None:
+        backend = _model_backend(model_dir) if model_dir is not None else _Echo()
     port = free_port()
     state = OpenAIServer(base_url=f"http://127.0.0.1:{port}/v1", model=backend.name)
     server = uvicorn.Server(
