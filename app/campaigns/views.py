@@ -19,6 +19,7 @@ from app.items import service as items_service
 from app.items.schemas import ImportFormat, ImportReport
 from app.selection import flows as selection_flows
 from app.selection.config import prioritises_reward_data, selection_config
+from app.selection.report import selection_report
 from app.tasks import service as tasks_service
 from app.tasks.config import task_config
 from app.tasks.schemas import DEFAULT_TAXONOMY, HELPSTEER2, TaskConfig
@@ -115,6 +116,9 @@ def _setup_page(
         "takes_rubric": campaign.task_kind in (TaskKind.rating, TaskKind.pairwise),
         "takes_selection": unit_size(campaign) == "pair",
         "selection": selection_config(campaign),
+        "selection_report": selection_report(session, campaign=campaign)
+        if unit_size(campaign) == "pair"
+        else None,
         "aspect_rows": campaign_form.aspect_rows(aspects=rubrics[-1].aspects if rubrics else []),
         "formats": typing.get_args(ImportFormat),
         "progress": service.campaign_progress(session, campaign=campaign),
