@@ -210,6 +210,84 @@ def export(
     typer.echo(f"wrote {result.rows} rows to {result.out}/data.parquet, data.jsonl and README.md")
 
 
+release_app = typer.Typer(
+    help="Dataset releases: immutable, versioned snapshots with a card.", no_args_is_help=True
+)
+app.add_typer(release_app, name="release")
+
+
+@release_app.command("create")
+def release_create(
+    campaign: str,
+    format: Annotated[
+        list[str],
+        typer.Option("--format", help="a format to include (repeat the option for several)"),
+    ],
+    annotator_kind: Annotated[
+        str | None, typer.Option("--annotator-kind", help="human or model (LM judges) only")
+    ] = None,
+    include_gold: Annotated[
+        bool, typer.Option("--include-gold", help="also put gold and qualification items in the data formats")
+    ] = False,
+    weights: Annotated[
+        str, typer.Option("--weights", help="annotator_weight model: dawid_skene, crowd_bt or none")
+    ] = "dawid_skene",
+) -> None:
+    """Release CAMPAIGN's votes so far in the given formats, with a dataset card."""
+    from pydantic import ValidationError
+
+    from app.campaigns.service import get_campaign
+    from app.db import session_scope
+    from app.errors import DomainError
+    from app.releases import service
+    from app.releases.schemas import ReleaseCreate
+
+    filters: dict[str, object] = {"include_gold": include_gold, "annotator_weights": weights}
+    if annotator_kind is not None:
+        filters["annotator_kind"] = annotator_kind
+    try:
+        data = ReleaseCreate.model_validate({"formats": format, "filters": filters})
+    except ValidationError as exc:
+        _fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+    try:
+        with session_scope() as session:
+            current = get_campaign(session, slug=campaign)
+            release, created = service.create_release(session, campaign=current, data=data, user=None)
+            folder = service.release_folder(campaign=current, release=release)
+            verb = "released" if created else "unchanged since, so the same release"
+            typer.echo(
+                f"{verb}: {campaign} v{release.version} ({release.public_id}), {release.vote_count} votes "
+                f"up to vote id {release.max_vote_id}, sha256 {release.content_hash}"
+            )
+            for f in release.files:
+                rows = f" ({f['rows']} rows)" if f["rows"] is not None else ""
+                typer.echo(f"  {folder / f['name']}{rows}")
+    except DomainError as exc:
+        _fail(exc.message)
+
+
+@release_app.command("list")
+def release_list(campaign: str) -> None:
+    """CAMPAIGN's releases, newest first."""
+    from app.campaigns.service import get_campaign
+    from app.db import session_scope
+    from app.errors import DomainError
+    from app.releases import service
+
+    try:
+        with session_scope() as session:
+            releases = service.list_releases(session, campaign=get_campaign(session, slug=campaign))
+            if not releases:
+                typer.echo(f"campaign '{campaign}' has no release yet")
+            for r in releases:
+                typer.echo(
+                    f"v{r.version}\t{r.public_id}\t{r.created_at:%Y-%m-%d %H:%M:%S}\t{','.join(r.formats)}\t"
+                    f"{r.vote_count} votes\t{r.content_hash}"
+                )
+    except DomainError as exc:
+        _fail(exc.message)
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",

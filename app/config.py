@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     arena_anomaly_alpha: float = 0.001
     arena_anomaly_beta: float = 0.1
     arena_anomaly_min_votes: int = 10
+    # Pushing dataset releases to the Hugging Face Hub: a write token (unset: pushing is refused), and
+    # another Hub's address when not huggingface.co.
+    hf_token: str = ""
+    hf_endpoint: str = ""
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -11,23 +11,35 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
+from app.admin import views as admin_views
 from app.arena import router as arena_api
 from app.arena import views as arena_views
+from app.audit import router as audit_api
 from app.auth import router as auth_api
 from app.auth import views as auth_views
 from app.campaigns import router as campaigns_api
 from app.campaigns import views as campaigns_views
 from app.config import Settings, get_settings
+from app.crowd import router as crowd_api
+from app.crowd import views as crowd_views
 from app.errors import DomainError
 from app.exports import router as exports_api
 from app.generation import router as generation_api
 from app.generation import views as generation_views
+from app.invites import router as invites_api
+from app.invites import views as invites_views
 from app.items import router as items_api
 from app.jobs import router as jobs_api
 from app.jobs import views as jobs_views
 from app.judging import router as judging_api
 from app.judging import views as judging_views
 from app.media import router as media_api
+from app.qc import router as qc_api
+from app.qc import views as qc_views
+from app.quality import router as quality_api
+from app.quality import views as quality_views
+from app.releases import router as releases_api
+from app.releases import views as releases_views
 from app.rewards import router as rewards_api
 from app.rewards import views as rewards_views
 from app.routing import api as routing_api
@@ -133,6 +145,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         arena_views.router,
         judging_views.router,
         routing_views.router,
+        qc_api.router,
+        qc_views.router,
+        quality_api.router,
+        quality_views.router,
+        audit_api.router,
+        invites_api.router,
+        invites_views.router,
+        admin_views.router,
+        crowd_api.router,
+        crowd_views.router,
+        releases_api.router,
+        releases_views.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")

@@ -42,3 +42,10 @@ class TokenCreated(BaseModel):
     token: str = Field(description="Shown once; only its hash is stored.")
     prefix: str
     name: str
+
+
+class UserUpdate(BaseModel):
+    """An admin's change to an account; fields left out stay as they are."""
+
+    role: Role | None = None
+    is_active: bool | None = None

@@ -64,6 +64,9 @@ class Campaign(Base):
     task_config: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, server_default="{}")
     # app.selection.config.SelectionConfig, non-default fields only: {} hands out in import order.
     selection: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, server_default="{}")
+    # app.qc.schemas.QualityConfig, non-default fields only: {} means no quality control (and the
+    # Postgres fast path may serve the campaign).
+    quality: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, server_default="{}")
     status: Mapped[CampaignStatus] = mapped_column(
         Enum(CampaignStatus, native_enum=False, create_constraint=True, length=20, name="campaign_status"),
         default=CampaignStatus.active,

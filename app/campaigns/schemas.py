@@ -5,6 +5,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.campaigns.models import CampaignStatus, Modality, TaskKind
+from app.qc.schemas import QualityConfig
 from app.selection.config import SelectionConfig
 from app.tasks.schemas import RubricSpec, TaskConfig
 
@@ -74,6 +75,10 @@ class CampaignRead(BaseModel):
     status: CampaignStatus
     task_config: TaskConfig
     selection: SelectionConfig
+    quality: QualityConfig = Field(
+        default_factory=QualityConfig,
+        description="quality control: PUT /api/v1/campaigns/{slug}/quality-control",
+    )
     created_at: datetime
 
 

@@ -96,10 +96,12 @@ def _change_overlap(session: Session, *, campaign: Campaign, overlap: int) -> No
     # Open slots are stored per comparison, so a new overlap shifts each of them by the difference; a
     # lower overlap may not go below what was already handed out.
     delta = overlap - campaign.overlap
+    # Gold and qualification units have no open slots (app.qc hands them to everyone): left alone.
+    data_items = select(Item.id).where(Item.campaign_id == campaign.id, Item.role == "data")
     if delta < 0:
         most_taken = session.scalar(
             select(func.max(campaign.overlap - Comparison.open_slots)).where(
-                Comparison.campaign_id == campaign.id
+                Comparison.campaign_id == campaign.id, Comparison.item_id.in_(data_items)
             )
         )
         if most_taken is not None and most_taken > overlap:
@@ -109,7 +111,7 @@ def _change_overlap(session: Session, *, campaign: Campaign, overlap: int) -> No
             )
     session.execute(
         update(Comparison)
-        .where(Comparison.campaign_id == campaign.id)
+        .where(Comparison.campaign_id == campaign.id, Comparison.item_id.in_(data_items))
         .values(open_slots=Comparison.open_slots + delta)
     )
     campaign.overlap = overlap
@@ -124,13 +126,27 @@ def delete_campaign(session: Session, *, campaign: Campaign) -> None:
 
 def campaign_progress(session: Session, *, campaign: Campaign) -> CampaignProgress:
     items = session.scalar(select(func.count()).select_from(Item).where(Item.campaign_id == campaign.id)) or 0
+    # Gold and qualification units are outside the data: they take no overlap and complete nothing.
+    data_items = select(Item.id).where(Item.campaign_id == campaign.id, Item.role == "data")
     comparisons = (
         session.scalar(
-            select(func.count()).select_from(Comparison).where(Comparison.campaign_id == campaign.id)
+            select(func.count())
+            .select_from(Comparison)
+            .where(Comparison.campaign_id == campaign.id, Comparison.item_id.in_(data_items))
         )
         or 0
     )
-    votes = session.scalar(select(func.count()).select_from(Vote).where(Vote.campaign_id == campaign.id)) or 0
+    data_units = select(Comparison.id).where(
+        Comparison.campaign_id == campaign.id, Comparison.item_id.in_(data_items)
+    )
+    votes = (
+        session.scalar(
+            select(func.count())
+            .select_from(Vote)
+            .where(Vote.campaign_id == campaign.id, Vote.comparison_id.in_(data_units))
+        )
+        or 0
+    )
     return CampaignProgress(
         items=items, comparisons=comparisons, votes=votes, votes_needed=comparisons * campaign.overlap
     )

@@ -7,26 +7,26 @@ looked up once per batch, so an export never holds a campaign in memory.
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, null, select
 from sqlalchemy.orm import Session
 
 from app.auth.models import User, UserKind
 from app.campaigns.models import Campaign
 from app.items.models import Candidate, Comparison, Item
 from app.media import service as media_service
-from app.voting.models import Assignment, Vote
-from app.voting.service import shown_order
+from app.voting.models import Assignment, Outcome, Vote
 
 # Up to nine outputs per vote are looked up with one IN list per batch; this keeps it under the
 # bound-parameter limits of both databases.
 BATCH = 1000
 
 
-@dataclass(frozen=True)
-class Output:
-    """One candidate as one annotator saw it: `position` 0 is A, 1 is B, and so on."""
+class Output(NamedTuple):
+    """One candidate as one annotator saw it: `position` 0 is A, 1 is B, and so on (a tuple: an export
+    makes one per output of every vote)."""
 
     id: int
     public_id: str
@@ -37,9 +37,53 @@ class Output:
     duration_s: float | None = None
 
 
+# The vote's columns the exports read, selected as plain columns (VoteRow has a Vote's attribute names):
+# loading Vote and Assignment entities was most of an export's time.
+_VOTE_COLUMNS = (
+    Vote.id,
+    Vote.public_id,
+    Vote.comparison_id,
+    Vote.annotator_id,
+    Vote.outcome,
+    Vote.winner_candidate_id,
+    Vote.loser_candidate_id,
+    Vote.strength,
+    Vote.rationale,
+    Vote.flags,
+    Vote.rubric_id,
+    Vote.time_on_task_ms,
+    Vote.gold_correct,
+    Vote.created_at,
+)
+
+
+class VoteRow(NamedTuple):
+    """A vote as the exports read it: the columns above, then the answer and the listening log."""
+
+    id: int
+    public_id: str
+    comparison_id: int
+    annotator_id: int
+    outcome: Outcome | None
+    winner_candidate_id: int | None
+    loser_candidate_id: int | None
+    strength: int | None
+    rationale: str
+    flags: dict[str, Any]
+    rubric_id: int | None
+    time_on_task_ms: int
+    gold_correct: bool | None
+    created_at: datetime
+    answer: dict[str, Any]
+    listening_log: list[dict[str, Any]] | None
+
+
+_N_VOTE = len(VoteRow._fields)
+
+
 @dataclass(frozen=True)
 class VoteContext:
-    vote: Vote
+    vote: VoteRow
     campaign: str
     item_id: str
     prompt: str
@@ -48,6 +92,7 @@ class VoteContext:
     annotator: str
     annotator_kind: str
     shown: list[Output]
+    item_role: str = "data"
 
     def output(self, public_id: str) -> Output | None:
         return next((o for o in self.shown if o.public_id == public_id), None)
@@ -72,17 +117,33 @@ class VoteContext:
         }
 
 
-def vote_query(campaign: Campaign, *, annotator_kind: UserKind | None = None) -> Select[Any]:
+def vote_query(
+    campaign: Campaign,
+    *,
+    annotator_kind: UserKind | None = None,
+    max_vote_id: int | None = None,
+    data_only: bool = False,
+    with_answers: bool = True,
+) -> Select[Any]:
+    """The campaign's votes in id order; `max_vote_id` is a release's snapshot boundary, `data_only`
+    leaves out gold and qualification items (their answers are known, not collected), and without
+    `with_answers` the answer and listening log are not read (the votes format has neither)."""
+    answers = (Vote.answer, Vote.listening_log) if with_answers else (null(), null())
     query = (
         select(
-            Vote,
-            Assignment,
+            *_VOTE_COLUMNS,
+            answers[0].label("answer"),
+            answers[1].label("listening_log"),
+            Assignment.left_candidate_id,
+            Assignment.right_candidate_id,
+            Assignment.shown_ids,
             Item.external_id,
             Item.prompt,
             Item.tags,
-            Item.questions,
+            (Item.questions if with_answers else null()).label("questions"),
             User.pseudonym,
             User.kind,
+            Item.role,
         )
         .join(Assignment, Assignment.id == Vote.assignment_id)
         .join(Comparison, Comparison.id == Vote.comparison_id)
@@ -93,6 +154,10 @@ def vote_query(campaign: Campaign, *, annotator_kind: UserKind | None = None) ->
     )
     if annotator_kind is not None:
         query = query.where(User.kind == annotator_kind)
+    if max_vote_id is not None:
+        query = query.where(Vote.id <= max_vote_id)
+    if data_only:
+        query = query.where(Item.role == "data")
     return query
 
 
@@ -107,12 +172,21 @@ def iter_votes(
     with_media = media_service.campaign_has_media(session, campaign_id=campaign.id)
     batches = result.partitions() if stream else iter([result.all()])
     for batch in batches:
-        orders = [shown_order(row[1]) for row in batch]
+        # As voting.service.shown_order, on the assignment's three columns.
+        orders = [
+            list(row[_N_VOTE + 2])
+            if row[_N_VOTE + 2]
+            else [row[_N_VOTE]]
+            if row[_N_VOTE + 1] is None
+            else [row[_N_VOTE], row[_N_VOTE + 1]]
+            for row in batch
+        ]
         wanted = {candidate_id for order in orders for candidate_id in order}
         candidates = _candidates(session, wanted)
         media = media_service.media_of_candidates(session, candidate_ids=wanted) if with_media else {}
         for row, order in zip(batch, orders, strict=True):
-            vote, _assignment, item_id, prompt, tags, questions, pseudonym, kind = row
+            vote = VoteRow._make(row[:_N_VOTE])
+            item_id, prompt, tags, questions, pseudonym, kind, role = row[_N_VOTE + 3 :]
             shown = []
             for position, candidate_id in enumerate(order):
                 public_id, system, content = candidates[candidate_id]
@@ -140,6 +214,7 @@ def iter_votes(
                 annotator=pseudonym,
                 annotator_kind=kind.value,
                 shown=shown,
+                item_role=role,
             )
 
 

@@ -34,6 +34,7 @@ ExportFormat = Literal[
     "checklist",
     "thumbs",
     "listening",
+    "distributions",
 ]
 FORMATS: tuple[str, ...] = get_args(ExportFormat)
 BATCH = 2000
@@ -52,6 +53,7 @@ FORMAT_KINDS: dict[str, frozenset[TaskKind] | None] = {
     "checklist": frozenset({TaskKind.checklist}),
     "thumbs": frozenset({TaskKind.single}),
     "listening": None,
+    "distributions": _PREFERENCE_KINDS,
 }
 
 
@@ -89,12 +91,27 @@ def _side_flags(ctx: VoteContext) -> dict[str, list[str]]:
 
 
 def iter_vote_rows(
-    session: Session, *, campaign: Campaign, annotator_kind: UserKind | None = None
+    session: Session,
+    *,
+    campaign: Campaign,
+    annotator_kind: UserKind | None = None,
+    max_vote_id: int | None = None,
+    data_only: bool = False,
+    weights: dict[int, float] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """One row per vote of any task kind: who (pseudonymous), what was shown in which order, and the
     A/B outcome when the kind asks one. B is null for one-output units; a ranking's order is in
-    `shown_systems` (A and B are its first two)."""
-    query = vote_query(campaign, annotator_kind=annotator_kind)
+    `shown_systems` (A and B are its first two). Gold and qualification items are in, flagged by
+    `item_role` and scored in `gold_correct`; `weights` (annotator id: reliability) fills
+    `annotator_weight`."""
+    query = vote_query(
+        campaign,
+        annotator_kind=annotator_kind,
+        max_vote_id=max_vote_id,
+        data_only=data_only,
+        with_answers=False,
+    )
+    weights = weights or {}
     for ctx in iter_votes(session, campaign=campaign, query=query):
         vote = ctx.vote
         left = ctx.shown[0]
@@ -128,6 +145,9 @@ def iter_vote_rows(
             "created_at": vote.created_at.isoformat(),
             "media_a": list(left.media),
             "media_b": list(right.media) if right else [],
+            "item_role": ctx.item_role,
+            "gold_correct": vote.gold_correct,
+            "annotator_weight": weights.get(vote.annotator_id),
         }
 
 
@@ -187,21 +207,33 @@ def list_vote_records(
     return records
 
 
-def iter_pairwise_rows(
-    session: Session, *, campaign: Campaign, annotator_kind: UserKind | None = None
-) -> Iterator[dict[str, Any]]:
-    """One row per comparison whose votes name a winner by strict plurality over every outcome.
-
-    Only votes with an A/B outcome count (not ratings of a pair, nor per-window answers). Ties and
-    both-bad votes count toward `n_votes` and against `agreement` but never become a pair. People's
-    votes by default; `annotator_kind="model"` gives the LM judges' majorities instead.
-    """
+def _tallies(
+    session: Session,
+    *,
+    campaign: Campaign,
+    annotator_kind: UserKind | None,
+    max_vote_id: int | None,
+    data_only: bool,
+) -> Iterator[tuple[Row[Any], dict[int, list[str]]]]:
+    """Per pair comparison (in id order): outcome counts relative to its own candidate order, mean
+    strengths, the item and both candidates; with the candidates' media digests."""
     wins_a = func.sum(case((Vote.winner_candidate_id == Comparison.candidate_a_id, 1), else_=0))
     wins_b = func.sum(case((Vote.winner_candidate_id == Comparison.candidate_b_id, 1), else_=0))
     ties = func.sum(case((Vote.outcome == Outcome.tie, 1), else_=0))
     both_bad = func.sum(case((Vote.outcome == Outcome.both_bad, 1), else_=0))
     strength_a = func.avg(case((Vote.winner_candidate_id == Comparison.candidate_a_id, Vote.strength)))
     strength_b = func.avg(case((Vote.winner_candidate_id == Comparison.candidate_b_id, Vote.strength)))
+    conditions = [
+        Vote.campaign_id == campaign.id,
+        Vote.outcome.is_not(None),
+        Comparison.candidate_b_id.is_not(None),
+        # Human preferences by default; LM-judge votes are in the votes export, marked.
+        User.kind == (annotator_kind or UserKind.human),
+    ]
+    if max_vote_id is not None:
+        conditions.append(Vote.id <= max_vote_id)
+    if data_only:
+        conditions.append(Comparison.item_id.in_(select(Item.id).where(Item.role == "data")))
     tallies = (
         select(
             Vote.comparison_id.label("comparison_id"),
@@ -215,13 +247,7 @@ def iter_pairwise_rows(
         )
         .join(Comparison, Comparison.id == Vote.comparison_id)
         .join(User, User.id == Vote.annotator_id)
-        # The pairwise dataset is human preferences; LM-judge votes are in the votes export, marked.
-        .where(
-            Vote.campaign_id == campaign.id,
-            Vote.outcome.is_not(None),
-            Comparison.candidate_b_id.is_not(None),
-            User.kind == (annotator_kind or UserKind.human),
-        )
+        .where(*conditions)
         .group_by(Vote.comparison_id)
         .subquery()
     )
@@ -247,7 +273,31 @@ def iter_pairwise_rows(
         .execution_options(yield_per=BATCH)
     )
     rows = session.execute(query)
-    for row, media in _with_media(session, campaign=campaign, rows=rows, columns=(-2, -1)):
+    yield from _with_media(session, campaign=campaign, rows=rows, columns=(-2, -1))
+
+
+def iter_pairwise_rows(
+    session: Session,
+    *,
+    campaign: Campaign,
+    annotator_kind: UserKind | None = None,
+    max_vote_id: int | None = None,
+    data_only: bool = True,
+) -> Iterator[dict[str, Any]]:
+    """One row per comparison whose votes name a winner by strict plurality over every outcome.
+
+    Only votes with an A/B outcome count (not ratings of a pair, nor per-window answers). Ties and
+    both-bad votes count toward `n_votes` and against `agreement` but never become a pair. People's
+    votes by default; `annotator_kind="model"` gives the LM judges' majorities instead.
+    """
+    tallies = _tallies(
+        session,
+        campaign=campaign,
+        annotator_kind=annotator_kind,
+        max_vote_id=max_vote_id,
+        data_only=data_only,
+    )
+    for row, media in tallies:
         wins_a_n, wins_b_n = int(row.wins_a or 0), int(row.wins_b or 0)
         best_other = max(int(row.ties or 0), int(row.both_bad or 0))
         if wins_a_n > max(wins_b_n, best_other):
@@ -283,6 +333,58 @@ def iter_pairwise_rows(
         }
 
 
+DISTRIBUTION_OUTCOMES = ("first", "second", "tie", "both_bad")
+
+
+def iter_distribution_rows(
+    session: Session,
+    *,
+    campaign: Campaign,
+    annotator_kind: UserKind | None = None,
+    max_vote_id: int | None = None,
+    data_only: bool = True,
+) -> Iterator[dict[str, Any]]:
+    """One row per pair comparison with at least one A/B vote: how many votes went each way (first and
+    second in the comparison's own order, not the side shown), their shares, and the strict plurality
+    (null when there is none), so a trainer can use soft labels instead of majorities."""
+    tallies = _tallies(
+        session,
+        campaign=campaign,
+        annotator_kind=annotator_kind,
+        max_vote_id=max_vote_id,
+        data_only=data_only,
+    )
+    for row, media in tallies:
+        n = int(row.n)
+        counts = dict(
+            zip(
+                DISTRIBUTION_OUTCOMES,
+                (int(row.wins_a or 0), int(row.wins_b or 0), int(row.ties or 0), int(row.both_bad or 0)),
+                strict=True,
+            )
+        )
+        top = max(counts.values())
+        leaders = [name for name, count in counts.items() if count == top]
+        yield {
+            "prompt": row.prompt,
+            "first": row.first_content,
+            "second": row.second_content,
+            "first_system": row.first_system,
+            "second_system": row.second_system,
+            **{f"n_{name}": count for name, count in counts.items()},
+            "n_votes": n,
+            **{f"share_{name}": round(count / n, 4) for name, count in counts.items()},
+            "majority": leaders[0] if len(leaders) == 1 else None,
+            "mean_strength_first": round(float(row.strength_a), 4) if row.strength_a is not None else None,
+            "mean_strength_second": round(float(row.strength_b), 4) if row.strength_b is not None else None,
+            "item_id": row.external_id,
+            "comparison_id": row.comparison_id,
+            "tags": list(row.tags or []),
+            "first_media": media.get(row.first_id, []),
+            "second_media": media.get(row.second_id, []),
+        }
+
+
 RowBuilder = Callable[..., Iterator[dict[str, Any]]]
 BUILDERS: dict[str, RowBuilder] = {
     "pairwise": iter_pairwise_rows,
@@ -296,17 +398,44 @@ BUILDERS: dict[str, RowBuilder] = {
     "checklist": task_rows.iter_checklist_rows,
     "thumbs": task_rows.iter_thumb_rows,
     "listening": task_rows.iter_listening_rows,
+    "distributions": iter_distribution_rows,
 }
 
 
 def iter_rows(
-    session: Session, *, campaign: Campaign, fmt: ExportFormat, annotator_kind: UserKind | None = None
+    session: Session,
+    *,
+    campaign: Campaign,
+    fmt: ExportFormat,
+    annotator_kind: UserKind | None = None,
+    max_vote_id: int | None = None,
+    include_gold: bool = False,
+    weights: dict[int, float] | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """The rows of one format; call `check_format` first for a clear refusal of a misfit."""
-    return BUILDERS[fmt](session, campaign=campaign, annotator_kind=annotator_kind)
+    """The rows of one format; call `check_format` first for a clear refusal of a misfit.
+
+    `max_vote_id` limits every format to a snapshot; gold and qualification items are left out of
+    every format but `votes` (where they are flagged) unless `include_gold`."""
+    if fmt == "votes":
+        return iter_vote_rows(
+            session,
+            campaign=campaign,
+            annotator_kind=annotator_kind,
+            max_vote_id=max_vote_id,
+            weights=weights,
+        )
+    return BUILDERS[fmt](
+        session,
+        campaign=campaign,
+        annotator_kind=annotator_kind,
+        max_vote_id=max_vote_id,
+        data_only=not include_gold,
+    )
 
 
-def outcome_labels_by_comparison(session: Session, *, campaign: Campaign) -> Iterator[tuple[int, str]]:
+def outcome_labels_by_comparison(
+    session: Session, *, campaign: Campaign, max_vote_id: int | None = None
+) -> Iterator[tuple[int, str]]:
     """(comparison id, outcome relative to the comparison's own candidate order) for every vote with an
     A/B outcome (kinds without one have no nominal label to agree on)."""
     label = case(
@@ -321,11 +450,15 @@ def outcome_labels_by_comparison(session: Session, *, campaign: Campaign) -> Ite
         .order_by(Vote.comparison_id)
         .execution_options(yield_per=BATCH * 5)
     )
+    if max_vote_id is not None:
+        query = query.where(Vote.id <= max_vote_id)
     for comparison_id, outcome in session.execute(query):
         yield comparison_id, str(outcome)
 
 
-def agreement_summary(session: Session, *, campaign: Campaign) -> dict[str, float | int | None]:
+def agreement_summary(
+    session: Session, *, campaign: Campaign, max_vote_id: int | None = None
+) -> dict[str, float | int | None]:
     """Percent agreement between pairs of annotators and Krippendorff's alpha (nominal).
 
     Alpha follows Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability": from the
@@ -351,7 +484,9 @@ def agreement_summary(session: Session, *, campaign: Campaign) -> dict[str, floa
         agreeing_pairs += sum(n * (n - 1) // 2 for n in counts.values())
         total_pairs += m * (m - 1) // 2
 
-    for comparison_id, outcome in outcome_labels_by_comparison(session, campaign=campaign):
+    for comparison_id, outcome in outcome_labels_by_comparison(
+        session, campaign=campaign, max_vote_id=max_vote_id
+    ):
         if comparison_id != current:
             close_unit()
             current, values = comparison_id, []

@@ -53,8 +53,15 @@ def rating_aspects(session: Session, *, campaign: Campaign) -> list[str]:
     return names
 
 
-def _votes(session: Session, campaign: Campaign, annotator_kind: UserKind | None) -> Iterator[VoteContext]:
-    return iter_votes(session, campaign=campaign, query=vote_query(campaign, annotator_kind=annotator_kind))
+def _votes(
+    session: Session,
+    campaign: Campaign,
+    annotator_kind: UserKind | None,
+    max_vote_id: int | None,
+    data_only: bool,
+) -> Iterator[VoteContext]:
+    query = vote_query(campaign, annotator_kind=annotator_kind, max_vote_id=max_vote_id, data_only=data_only)
+    return iter_votes(session, campaign=campaign, query=query)
 
 
 def _output_columns(output: Output) -> dict[str, Any]:
@@ -62,11 +69,16 @@ def _output_columns(output: Output) -> dict[str, Any]:
 
 
 def iter_rating_rows(
-    session: Session, *, campaign: Campaign, annotator_kind: UserKind | None = None
+    session: Session,
+    *,
+    campaign: Campaign,
+    annotator_kind: UserKind | None = None,
+    max_vote_id: int | None = None,
+    data_only: bool = True,
 ) -> Iterator[dict[str, Any]]:
     """`ratings`: one row per vote x output x aspect, with the scale of the rubric version used."""
     rubrics = {r.id: r for r in rubric_versions(session, campaign_id=campaign.id)}
-    for ctx in _votes(session, campaign, annotator_kind):
+    for ctx in _votes(session, campaign, annotator_kind, max_vote_id, data_only):
         ratings = ctx.vote.answer.get("ratings") or {}
         rubric = rubrics.get(ctx.vote.rubric_id) if ctx.vote.rubric_id is not None else None
         scales = {a["name"]: (a["min"], a["max"]) for a in (rubric.aspects if rubric else [])}
@@ -92,13 +104,18 @@ def iter_rating_rows(
 
 
 def iter_rating_wide_rows(
-    session: Session, *, campaign: Campaign, annotator_kind: UserKind | None = None
+    session: Session,
+    *,
+    campaign: Campaign,
+    annotator_kind: UserKind | None = None,
+    max_vote_id: int | None = None,
+    data_only: bool = True,
 ) -> Iterator[dict[str, Any]]:
     """`ratings-wide`: one row per vote x output, one column per aspect (HelpSteer2's layout); an
     aspect the vote's rubric version lacks is null."""
     aspects = rating_aspects(session, campaign=campaign)
     versions: dict[int, Rubric] = {r.id: r for r in rubric_versions(session, campaign_id=campaign.id)}
-    for ctx in _votes(session, campaign, annotator_kind):
+    for ctx in _votes(session, campaign, annotator_kind, max_vote_id, data_only):
         ratings = ctx.vote.answer.get("ratings") or {}
         rubric = versions.get(ctx.vote.rubric_id) if ctx.vote.rubric_id is not None else None
         for output in ctx.shown:
@@ -124,10 +141,15 @@ def _places(ctx: VoteContext) -> list[list[Output]]:
 
 
 def iter_ranking_rows(
-    session: Session, *, campaign: Campaign, annotator_kind: UserKind | None = None
+    session: Session,
+    *,
+    campaign: Campaign,
+    annotator_kind: UserKind | None = None,
+    max_vote_id: int | None = None,
+    data_only: bool = True,
 ) -> Iterator[dict[str, Any]]:
     """`rankings`: one row per vote with the whole order, best first; outputs in one place are tied."""
-    for ctx in _votes(session, campaign, annotator_kind):
+    for ctx in _votes(session, campaign, annotator_kind, max_vote_id, data_only):
         places = _places(ctx)
         if not places:
             continue
@@ -142,7 +164,12 @@ def iter_ranking_rows(
 
 
 def iter_ranking_pair_rows(
-    session: Session, *, campaign: Campaign, annotator_kind: UserKind | None = None
+    session: Session,
+    *,
+    campaign: Campaign,
+    annotator_kind: UserKind | None = None,
+    max_vote_id: int | None = None,
+    data_only: bool = True,
 ) -> Iterator[dict[str, Any]]:
     """`ranking-pairs`: every pair of outputs of each ranking vote.
 
@@ -151,7 +178,7 @@ def iter_ranking_pair_rows(
     rejected_* column null (the two outputs are in `tied_systems` / `tied_candidates`): a tie is no
     preference, so a trainer fed the file unfiltered fails on it rather than learning a coin flip.
     """
-    for ctx in _votes(session, campaign, annotator_kind):
+    for ctx in _votes(session, campaign, annotator_kind, max_vote_id, data_only):
         placed = [(rank, o) for rank, place in enumerate(_places(ctx), start=1) for o in place]
         for i, (rank_i, first) in enumerate(placed):
             for rank_j, second in placed[i + 1 :]:
@@ -206,12 +233,17 @@ def _common_length(ctx: VoteContext) -> float | None:
 
 
 def iter_segment_rows(
-    session: Session, *, campaign: Campaign, annotator_kind: UserKind | None = None
+    session: Session,
+    *,
+    campaign: Campaign,
+    annotator_kind: UserKind | None = None,
+    max_vote_id: int | None = None,
+    data_only: bool = True,
 ) -> Iterator[dict[str, Any]]:
     """`segments`: one row per marked span (characters), time range (seconds) or window (the side
     preferred in it, or a tie). A vote that marked nothing has no row here (see `dense`)."""
     window_s = task_config(campaign).window_s
-    for ctx in _votes(session, campaign, annotator_kind):
+    for ctx in _votes(session, campaign, annotator_kind, max_vote_id, data_only):
         answer = ctx.vote.answer
         for span in answer.get("spans") or []:
             output = ctx.output(span["candidate"])
@@ -265,12 +297,17 @@ def iter_segment_rows(
 
 
 def iter_dense_rows(
-    session: Session, *, campaign: Campaign, annotator_kind: UserKind | None = None
+    session: Session,
+    *,
+    campaign: Campaign,
+    annotator_kind: UserKind | None = None,
+    max_vote_id: int | None = None,
+    data_only: bool = True,
 ) -> Iterator[dict[str, Any]]:
     """`dense`: one row per vote x output with segments covering the output and a reward each (the
     formulas are in app.exports.dense)."""
     window_s = task_config(campaign).window_s
-    for ctx in _votes(session, campaign, annotator_kind):
+    for ctx in _votes(session, campaign, annotator_kind, max_vote_id, data_only):
         answer = ctx.vote.answer
         length = _common_length(ctx)
         for output in ctx.shown:
@@ -302,10 +339,15 @@ def iter_dense_rows(
 
 
 def iter_checklist_rows(
-    session: Session, *, campaign: Campaign, annotator_kind: UserKind | None = None
+    session: Session,
+    *,
+    campaign: Campaign,
+    annotator_kind: UserKind | None = None,
+    max_vote_id: int | None = None,
+    data_only: bool = True,
 ) -> Iterator[dict[str, Any]]:
     """`checklist`: one row per vote x question, in the item's question order."""
-    for ctx in _votes(session, campaign, annotator_kind):
+    for ctx in _votes(session, campaign, annotator_kind, max_vote_id, data_only):
         answers = ctx.vote.answer.get("checklist") or {}
         texts = {q["id"]: q["text"] for q in ctx.questions}
         output = ctx.shown[0]
@@ -325,11 +367,16 @@ def iter_checklist_rows(
 
 
 def iter_thumb_rows(
-    session: Session, *, campaign: Campaign, annotator_kind: UserKind | None = None
+    session: Session,
+    *,
+    campaign: Campaign,
+    annotator_kind: UserKind | None = None,
+    max_vote_id: int | None = None,
+    data_only: bool = True,
 ) -> Iterator[dict[str, Any]]:
     """`thumbs`: one row per vote; `prompt`, `completion` and `label` (true for up) are the columns TRL's
     KTOTrainer reads."""
-    for ctx in _votes(session, campaign, annotator_kind):
+    for ctx in _votes(session, campaign, annotator_kind, max_vote_id, data_only):
         thumb = ctx.vote.answer.get("thumb")
         if thumb is None:
             continue
@@ -346,10 +393,15 @@ def iter_thumb_rows(
 
 
 def iter_listening_rows(
-    session: Session, *, campaign: Campaign, annotator_kind: UserKind | None = None
+    session: Session,
+    *,
+    campaign: Campaign,
+    annotator_kind: UserKind | None = None,
+    max_vote_id: int | None = None,
+    data_only: bool = True,
 ) -> Iterator[dict[str, Any]]:
     """`listening`: one row per player event of each vote's listening log, in the order logged."""
-    for ctx in _votes(session, campaign, annotator_kind):
+    for ctx in _votes(session, campaign, annotator_kind, max_vote_id, data_only):
         for index, event in enumerate(ctx.vote.listening_log or []):
             output = ctx.output(event["candidate"])
             yield {

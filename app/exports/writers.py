@@ -1,7 +1,14 @@
-"""Writing export rows as JSON Lines and Parquet, and the dataset card that goes with them."""
+"""Writing export rows as JSON Lines and Parquet, and the dataset card that goes with them.
 
+Both files are deterministic: the same rows give the same bytes (keys in the row builders' fixed
+order, no time stamps; Parquet with fixed writer options and one row group per batch), so a release
+can promise byte-identical files for the same request on the same votes.
+"""
+
+import hashlib
 import json
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +33,8 @@ FORMAT_DOCS: dict[str, str] = {
     "checklist": "one row per vote and checklist question",
     "thumbs": "one row per vote (thumbs up or down)",
     "listening": "one row per player event of each vote's listening log",
+    "distributions": "one row per pair comparison: the count and share of votes for each outcome "
+    "(first, second, tie, both bad), not only the majority",
 }
 
 # How the votes were collected, per task kind (the card's protocol section).
@@ -51,33 +60,94 @@ def iter_jsonl(rows: Iterable[dict[str, Any]]) -> Iterator[bytes]:
         yield (json.dumps(row, ensure_ascii=False) + "\n").encode()
 
 
+# Spelled out so that a pyarrow upgrade changing a default does not silently change a release's bytes.
+PARQUET_OPTIONS: dict[str, Any] = {
+    "compression": "zstd",
+    "compression_level": 3,
+    "use_dictionary": True,
+    "write_statistics": True,
+    "version": "2.6",
+    "data_page_version": "1.0",
+    "store_schema": True,
+}
+BATCH_ROWS = 5000
+
+
+@dataclass(frozen=True)
+class WrittenFile:
+    name: str
+    sha256: str
+    bytes: int
+    rows: int | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "sha256": self.sha256, "bytes": self.bytes, "rows": self.rows}
+
+
+def file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def describe(path: Path, rows: int | None) -> WrittenFile:
+    return WrittenFile(name=path.name, sha256=file_digest(path), bytes=path.stat().st_size, rows=rows)
+
+
+def _columns(batch: list[dict[str, Any]], names: list[str]) -> dict[str, list[Any]]:
+    return {name: [row.get(name) for row in batch] for name in names}
+
+
+def write_rows(
+    rows: Iterable[dict[str, Any]],
+    *,
+    schema: pa.Schema,
+    jsonl_path: Path,
+    parquet_path: Path,
+    batch_size: int = BATCH_ROWS,
+) -> int:
+    """Streams rows into a JSON Lines file and a Parquet file in one pass (a row group per batch);
+    returns the row count. Memory holds one batch."""
+    jsonl_path.parent.mkdir(parents=True, exist_ok=True)
+    names = schema.names
+    count = 0
+    batch: list[dict[str, Any]] = []
+    dumps = json.JSONEncoder(ensure_ascii=False).encode
+    with (
+        jsonl_path.open("w", encoding="utf-8", newline="\n") as jsonl,
+        pq.ParquetWriter(parquet_path, schema, **PARQUET_OPTIONS) as parquet,
+    ):
+        for row in rows:
+            batch.append(row)
+            count += 1
+            if len(batch) >= batch_size:
+                jsonl.write("".join(dumps(r) + "\n" for r in batch))
+                parquet.write_table(pa.Table.from_pydict(_columns(batch, names), schema=schema))
+                batch = []
+        if batch or count == 0:
+            jsonl.write("".join(dumps(r) + "\n" for r in batch))
+            parquet.write_table(pa.Table.from_pydict(_columns(batch, names), schema=schema))
+    return count
+
+
 def write_files(
     rows: Iterable[dict[str, Any]],
     *,
     fmt: ExportFormat,
     out: Path,
-    batch_size: int = 5000,
+    batch_size: int = BATCH_ROWS,
     schema: pa.Schema | None = None,
 ) -> int:
     """Writes data.jsonl and data.parquet side by side in one pass; returns the row count."""
-    out.mkdir(parents=True, exist_ok=True)
-    schema = schema if schema is not None else SCHEMAS[fmt]
-    count = 0
-    batch: list[dict[str, Any]] = []
-    with (
-        (out / "data.jsonl").open("w", encoding="utf-8") as jsonl,
-        pq.ParquetWriter(out / "data.parquet", schema) as parquet,
-    ):
-        for row in rows:
-            jsonl.write(json.dumps(row, ensure_ascii=False) + "\n")
-            batch.append(row)
-            count += 1
-            if len(batch) >= batch_size:
-                parquet.write_table(pa.Table.from_pylist(batch, schema=schema))
-                batch = []
-        if batch or count == 0:
-            parquet.write_table(pa.Table.from_pylist(batch, schema=schema))
-    return count
+    return write_rows(
+        rows,
+        schema=schema if schema is not None else SCHEMAS[fmt],
+        jsonl_path=out / "data.jsonl",
+        parquet_path=out / "data.parquet",
+        batch_size=batch_size,
+    )
 
 
 def dataset_card(

@@ -34,6 +34,10 @@ class Item(Base):
     tags: Mapped[list[str]] = mapped_column(JSONType, default=list)
     # Checklist questions given at import: [{"id", "text"}, ...].
     questions: Mapped[list[dict[str, str]]] = mapped_column(JSONType, default=list, server_default="[]")
+    # "data", "gold" or "qualification" (app.qc.models.ItemRole); gold and qualification items carry
+    # their known answer (shapes in app.qc.schemas) and are handed out by app.qc, never by open slots.
+    role: Mapped[str] = mapped_column(String(16), default="data", server_default="data")
+    gold_answer: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, server_default="{}")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     candidates: Mapped[list["Candidate"]] = relationship(

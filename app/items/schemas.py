@@ -66,6 +66,12 @@ class ItemLine(BaseModel):
     priority: int = Field(
         0, ge=-1_000_000, le=1_000_000, description="higher is handed out first; ties in import order"
     )
+    role: Literal["data", "gold", "qualification"] = Field(
+        "data",
+        description="gold: a known answer mixed in at the campaign's gold rate; qualification: asked "
+        "first when the campaign requires a test (shapes of gold_answer in app/qc/schemas.py)",
+    )
+    gold_answer: dict[str, Any] | None = Field(None, description="the known answer of a gold item")
 
     @field_validator("questions")
     @classmethod
@@ -74,6 +80,14 @@ class ItemLine(BaseModel):
         if len(set(ids)) != len(ids):
             raise ValueError("question ids repeat")
         return questions
+
+    @model_validator(mode="after")
+    def _gold_has_answer(self) -> "ItemLine":
+        if self.role != "data" and not self.gold_answer:
+            raise ValueError(f"a {self.role} item needs its known answer in gold_answer")
+        if self.role == "data" and self.gold_answer is not None:
+            raise ValueError("gold_answer goes with role 'gold' or 'qualification'")
+        return self
 
     @model_validator(mode="after")
     def _pairs_resolve(self) -> "ItemLine":

@@ -19,7 +19,10 @@ from app.items.models import Candidate, Comparison, Item, new_public_id
 from app.items.schemas import ChosenRejectedLine, ImportFormat, ImportReport, ItemLine
 from app.media import service as media_service
 from app.media.models import MediaFile
+from app.qc.schemas import check_gold_answer
+from app.tasks import service as tasks_service
 from app.tasks.config import task_config
+from app.tasks.schemas import Aspect
 from app.tasks.units import comparison_row, unit_size, units
 
 CHUNK = 1000
@@ -51,6 +54,7 @@ def import_items(
         _check_fits_kind(campaign, item, number=number)
     if not parsed:
         raise ImportRejected("the file holds no items")
+    known_answers = _known_answers(session, campaign=campaign, parsed=parsed)
     uploaded = _uploaded_media(session, parsed=parsed)
     existing = set(session.scalars(select(Item.external_id).where(Item.campaign_id == campaign.id)))
     new = [(number, item) for number, item in parsed if item.id not in existing]
@@ -64,7 +68,9 @@ def import_items(
     comparisons_created = 0
     for start in range(0, len(new), CHUNK):
         chunk = [item for _, item in new[start : start + CHUNK]]
-        comparisons_created += _store_chunk(session, campaign=campaign, items=chunk, media=media)
+        comparisons_created += _store_chunk(
+            session, campaign=campaign, items=chunk, media=media, known_answers=known_answers
+        )
     session.flush()
     return ImportReport(
         lines=len(parsed),
@@ -132,6 +138,33 @@ def _check_fits_kind(campaign: Campaign, item: ItemLine, *, number: int) -> None
         raise ImportRejected(
             f"pairs are for pairwise tasks; this campaign is {campaign.task_kind.value}", line=number
         )
+
+
+def _known_answers(
+    session: Session, *, campaign: Campaign, parsed: list[tuple[int, ItemLine]]
+) -> dict[str, dict[str, Any]]:
+    """The checked gold answers of gold and qualification lines, by item id (ImportRejected if wrong)."""
+    if all(item.role == "data" for _, item in parsed):
+        return {}
+    rubric = tasks_service.current_rubric(session, campaign_id=campaign.id)
+    parsed_aspects = [Aspect.model_validate(a) for a in (rubric.aspects if rubric else [])]
+    aspects = {a.name: (a.min, a.max) for a in parsed_aspects}
+    checked: dict[str, dict[str, Any]] = {}
+    for number, item in parsed:
+        if item.role == "data":
+            continue
+        try:
+            checked[item.id] = check_gold_answer(
+                campaign.task_kind,
+                item.gold_answer or {},
+                systems=[c.system for c in item.candidates],
+                pairs=_pairs_or_none(item) if unit_size(campaign) == "pair" else [],
+                question_ids=[q.id for q in item.questions],
+                aspects=aspects,
+            )
+        except ValueError as exc:
+            raise ImportRejected(str(exc), line=number) from None
+    return checked
 
 
 def _pairs_or_none(item: ItemLine) -> list[tuple[int, int]]:
@@ -294,7 +327,12 @@ def _describe(exc: ValidationError) -> str:
 
 
 def _store_chunk(
-    session: Session, *, campaign: Campaign, items: list[ItemLine], media: dict[str, ItemMedia]
+    session: Session,
+    *,
+    campaign: Campaign,
+    items: list[ItemLine],
+    media: dict[str, ItemMedia],
+    known_answers: dict[str, dict[str, Any]],
 ) -> int:
     item_ids = session.scalars(
         insert(Item).returning(Item.id, sort_by_parameter_order=True),
@@ -306,6 +344,8 @@ def _store_chunk(
                 "context": it.context,
                 "tags": it.tags,
                 "questions": [q.model_dump() for q in it.questions],
+                "role": it.role,
+                "gold_answer": known_answers.get(it.id, {}),
             }
             for it in items
         ],
@@ -331,7 +371,7 @@ def _store_chunk(
         ids = candidate_ids[offset : offset + len(it.candidates)]
         offset += len(it.candidates)
         attached += [(ids[index], media_ids) for index, media_ids in media.get(it.id, {}).items()]
-        comparison_rows += [
+        rows = [
             comparison_row(
                 campaign=campaign,
                 item_id=item_id,
@@ -341,6 +381,10 @@ def _store_chunk(
             )
             for unit in units(campaign, n_candidates=len(ids), pairs=_pairs_or_none(it))
         ]
+        if it.role != "data":
+            # Known-answer units are handed out by app.qc to every annotator, never through open slots.
+            rows = [row | {"open_slots": 0} for row in rows]
+        comparison_rows += rows
     if comparison_rows:
         session.execute(insert(Comparison), comparison_rows)
     media_service.attach(session, rows=attached)

@@ -431,17 +431,26 @@ def length_bias(winner_length: Any, loser_length: Any, *, groups: Any = None) ->
 # Time on task ---------------------------------------------------------------------------------------
 
 
+def robust_location_scale(values: Any) -> tuple[float, float]:
+    """(median, 1.4826 MAD), the scale falling back to the mean absolute deviation (x 1.2533) when the
+    MAD is 0 (Iglewicz and Hoaglin); (nan, 0) for no values."""
+    x = np.asarray(values, dtype=float)
+    if x.size == 0:
+        return math.nan, 0.0
+    median = float(np.median(x))
+    deviation = np.abs(x - median)
+    scale = MAD_TO_SIGMA * float(np.median(deviation))
+    if scale <= 0:
+        scale = math.sqrt(math.pi / 2) * float(deviation.mean())
+    return median, scale
+
+
 def robust_z(values: Any) -> np.ndarray:
-    """(x - median) / (1.4826 MAD); falls back to the mean absolute deviation (x 1.2533) when the MAD
-    is 0 (Iglewicz and Hoaglin), and to zeros when every value is the same."""
+    """(x - median) / robust scale (`robust_location_scale`); zeros when every value is the same."""
     x = np.asarray(values, dtype=float)
     if x.size == 0:
         return x
-    median = np.median(x)
-    deviation = np.abs(x - median)
-    scale = MAD_TO_SIGMA * np.median(deviation)
-    if scale <= 0:
-        scale = math.sqrt(math.pi / 2) * float(deviation.mean())
+    median, scale = robust_location_scale(x)
     if scale <= 0:
         return np.zeros_like(x)
     return (x - median) / scale

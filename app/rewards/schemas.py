@@ -28,6 +28,9 @@ class TrainRequest(BaseModel):
     weight_by_strength: bool = False
     include_judge: bool = Field(False, description="also train on LM-judge labels, weighted by judge_weight")
     judge_weight: float = Field(0.5, ge=0, le=1)
+    weighting: Literal["none", "reliability"] = Field(
+        "none", description="reliability: weight each human vote by its annotator's Dawid-Skene weight"
+    )
     lora: bool = False
     device: Literal["auto", "cpu", "cuda"] = "auto"
     queue: Literal["cpu", "gpu"] = "cpu"

@@ -4,7 +4,7 @@ them into tensors). Ties and both-bad votes carry no preference and are left out
 import hashlib
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
@@ -12,9 +12,12 @@ from sqlalchemy.orm import Session, aliased
 from app.auth.models import User, UserKind
 from app.campaigns.models import Campaign
 from app.items.models import Candidate, Comparison, Item
+from app.quality.service import annotator_weights
 from app.voting.models import Outcome, Vote
 
 _winner, _loser = aliased(Candidate), aliased(Candidate)
+# The trainer divides by a batch's summed weights: a batch of spammer pairs at weight 0 would be 0/0.
+RELIABILITY_FLOOR = 0.05
 
 
 def strength_weight(strength: int | None) -> float:
@@ -29,12 +32,29 @@ def iter_preference_pairs(
     weight_by_strength: bool = False,
     include_judge: bool = False,
     judge_weight: float = 0.5,
+    weighting: Literal["none", "reliability"] = "none",
 ) -> Iterator[dict[str, Any]]:
     """Human preference votes, and LM-judge votes (annotators of kind model) only when asked, each
-    weighted by judge_weight on top of any strength weight; `source` says which a pair is."""
+    weighted by judge_weight on top of any strength weight; `source` says which a pair is.
+
+    `weighting="reliability"` also multiplies each human vote by its annotator's Dawid-Skene weight
+    (`quality.service.annotator_weights`, fitted on the people's votes alone), so a spammer's pairs
+    count for little (RELIABILITY_FLOOR).
+    """
     kinds = [UserKind.human, UserKind.model] if include_judge else [UserKind.human]
+    reliability = (
+        annotator_weights(session, campaign=campaign, human_only=True) if weighting == "reliability" else {}
+    )
     rows = session.execute(
-        select(Item.external_id, Item.prompt, _winner.content, _loser.content, Vote.strength, User.kind)
+        select(
+            Item.external_id,
+            Item.prompt,
+            _winner.content,
+            _loser.content,
+            Vote.strength,
+            User.kind,
+            Vote.annotator_id,
+        )
         .join(_winner, _winner.id == Vote.winner_candidate_id)
         .join(_loser, _loser.id == Vote.loser_candidate_id)
         .join(Item, Item.id == _winner.item_id)
@@ -43,10 +63,12 @@ def iter_preference_pairs(
         .order_by(Vote.id)
         .execution_options(yield_per=2000)
     )
-    for item_id, prompt, chosen, rejected, strength, kind in rows:
+    for item_id, prompt, chosen, rejected, strength, kind, annotator_id in rows:
         weight = strength_weight(strength) if weight_by_strength else 1.0
         if kind == UserKind.model:
             weight *= judge_weight
+        elif weighting == "reliability":
+            weight *= max(reliability.get(annotator_id, 1.0), RELIABILITY_FLOOR)
         yield {
             "prompt": prompt,
             "chosen": chosen,

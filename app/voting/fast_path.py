@@ -1,10 +1,10 @@
 """Postgres fast path for the two hot requests: `next` and `vote` as one SQL statement each.
 
 service.py is the reference: it handles every case (errors, retries, reclaiming expired leases, flags,
-other task kinds, rubrics, task settings, selection strategies, answers beyond A/B, SQLite). This
-module handles only the common success of a plain pairwise campaign on Postgres, in one round trip
-on a pooled connection and without ORM objects, because the ORM's unit of work cost about 5 ms of CPU
-per request, more than everything else together (benchmarks/README.md).
+other task kinds, rubrics, task settings, selection strategies, quality control, answers beyond A/B,
+SQLite). This module handles only the common success of a plain pairwise campaign on Postgres, in one
+round trip on a pooled connection and without ORM objects, because the ORM's unit of work cost about
+5 ms of CPU per request, more than everything else together (benchmarks/README.md).
 Whenever a statement finds anything other than the plain case it returns no row, having changed
 nothing, and the caller runs the reference path, which then answers with the right error or result.
 Each statement is also safe to send twice (db.fetch_one resends it after a dropped connection): a
@@ -43,7 +43,7 @@ WITH me AS ({me}),
 campaign AS (
     SELECT id, lease_seconds FROM campaign
     WHERE slug = %(slug)s AND status = 'active' AND task_kind = 'pairwise' AND task_config = '{{}}'::jsonb
-      AND selection = '{{}}'::jsonb
+      AND selection = '{{}}'::jsonb AND quality = '{{}}'::jsonb
       AND NOT EXISTS (SELECT FROM rubric r WHERE r.campaign_id = campaign.id)
 ),
 live AS (
@@ -114,7 +114,7 @@ target AS (
 campaign AS (
     SELECT c.id, c.reveal_identities FROM campaign c
     WHERE c.id = (SELECT campaign_id FROM target)
-      AND c.task_kind = 'pairwise' AND c.task_config = '{{}}'::jsonb
+      AND c.task_kind = 'pairwise' AND c.task_config = '{{}}'::jsonb AND c.quality = '{{}}'::jsonb
       AND NOT EXISTS (SELECT FROM rubric r WHERE r.campaign_id = c.id)
       AND (NOT c.require_rationale OR %(has_rationale)s)
 ),

@@ -6,6 +6,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Enum,
     ForeignKey,
@@ -115,6 +116,8 @@ class Vote(Base):
     listening_log: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType, nullable=True)
     time_on_task_ms: Mapped[int] = mapped_column(Integer)
     idempotency_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # Scored against the known answer on gold and qualification items; null on data items.
+    gold_correct: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     assignment: Mapped[Assignment] = relationship()

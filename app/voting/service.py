@@ -20,6 +20,7 @@ from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.items.models import Candidate, Comparison, Item
 from app.media.models import CandidateMedia, MediaFile
 from app.media.service import media_url
+from app.qc import service as qc_service
 from app.routing.models import Route, RoutingDecision
 from app.selection.config import picks_system_pairs, selection_config
 from app.selection.live import choose_pair_key
@@ -111,6 +112,14 @@ def _seen_by_annotator(comparison: type[Comparison]) -> Exists:
     )
 
 
+# Whether any ordinary unit is open for the annotator: gold is mixed in only while data is left.
+_OPEN_FOR_ANNOTATOR = (
+    select(_open.id)
+    .where(_open.campaign_id == bindparam("b_campaign_id"), _open.open_slots > 0, ~_seen_by_annotator(_open))
+    .limit(1)
+)
+
+
 def _build_claim(*, skip_locked: bool, by_pair: bool = False) -> Update:
     # Claim and decrement in one statement: the subquery picks the first open comparison this annotator
     # never had, skipping rows other transactions hold (Postgres), and the UPDATE takes its slot.
@@ -150,16 +159,64 @@ def next_assignment(
     now = now or utcnow()
     if campaign.status != CampaignStatus.active:
         raise Conflict(f"campaign '{campaign.slug}' is {campaign.status.value}; no tasks are handed out")
+    # Quality control (a paused or failed annotator is refused here) costs nothing when it is off.
+    admission = (
+        qc_service.admit(session, campaign=campaign, annotator=annotator) if campaign.quality else None
+    )
     live = session.scalar(_LIVE_LEASE, {"annotator_id": annotator.id, "campaign_id": campaign.id, "now": now})
     if live is None:
-        live = _lease_new(session, campaign=campaign, annotator=annotator, now=now)
-        # Expired leases are swept by Celery beat; when the pool looks empty, sweep now and look again
-        # rather than tell an annotator there is nothing left while slots sit in dead leases.
-        if live is None and reclaim_expired_leases(session, campaign_id=campaign.id, now=now):
-            live = _lease_new(session, campaign=campaign, annotator=annotator, now=now)
+        if admission is not None:
+            live = _lease_with_quality(
+                session, campaign=campaign, annotator=annotator, admission=admission, now=now
+            )
+        else:
+            live = _lease_open(session, campaign=campaign, annotator=annotator, now=now)
         if live is None:
             return None
     return _render_assignment(session, assignment=live, campaign=campaign)
+
+
+def _lease_open(session: Session, *, campaign: Campaign, annotator: User, now: datetime) -> Assignment | None:
+    live = _lease_new(session, campaign=campaign, annotator=annotator, now=now)
+    # Expired leases are swept by Celery beat; when the pool looks empty, sweep now and look again
+    # rather than tell an annotator there is nothing left while slots sit in dead leases.
+    if live is None and reclaim_expired_leases(session, campaign_id=campaign.id, now=now):
+        live = _lease_new(session, campaign=campaign, annotator=annotator, now=now)
+    return live
+
+
+def _lease_with_quality(
+    session: Session, *, campaign: Campaign, annotator: User, admission: qc_service.Admission, now: datetime
+) -> Assignment | None:
+    """A lease under quality control: nothing past the quota, qualification first, gold mixed in."""
+    if qc_service.quota_reached(admission):
+        return None  # the same "done" as an empty pool: the crowd's completion page shows there
+
+    def data_left() -> bool:
+        params = {"b_campaign_id": campaign.id, "b_annotator_id": annotator.id}
+        if session.execute(_OPEN_FOR_ANNOTATOR, params).first() is not None:
+            return True
+        return bool(reclaim_expired_leases(session, campaign_id=campaign.id, now=now)) and (
+            session.execute(_OPEN_FOR_ANNOTATOR, params).first() is not None
+        )
+
+    unit = qc_service.known_answer_unit(
+        session, campaign=campaign, annotator=annotator, admission=admission, data_left=data_left
+    )
+    if unit is None:
+        return _lease_open(session, campaign=campaign, annotator=annotator, now=now)
+    row = session.execute(
+        select(Comparison.id, Comparison.candidate_a_id, Comparison.candidate_b_id).where(
+            Comparison.id == unit
+        )
+    ).one()
+    try:
+        # A known-answer unit takes no open slot; the unique (comparison, annotator) key is what keeps
+        # one annotator's two concurrent requests from both leasing it.
+        with session.begin_nested():
+            return _store_lease(session, campaign=campaign, annotator=annotator, row=tuple(row), now=now)
+    except IntegrityError:
+        return _lease_open(session, campaign=campaign, annotator=annotator, now=now)
 
 
 def reclaim_expired_leases(
@@ -185,10 +242,12 @@ def reclaim_expired_leases(
         .where(RoutingDecision.comparison_id == Comparison.id, RoutingDecision.route == Route.judge)
         .exists()
     )
+    # Gold and qualification units have no slots to give back (app.qc hands them out).
+    known_answer = select(Item.id).where(Item.id == Comparison.item_id, Item.role != "data").exists()
     for comparison_id, slots in sorted(freed.items()):
         session.execute(
             update(Comparison)
-            .where(Comparison.id == comparison_id, ~judged)
+            .where(Comparison.id == comparison_id, ~judged, ~known_answer)
             .values(open_slots=Comparison.open_slots + slots)
         )
     return len(expired)
@@ -213,6 +272,13 @@ def _lease_new(session: Session, *, campaign: Campaign, annotator: User, now: da
         row = session.execute(_claim_statement(dialect), params).first()
     if row is None:
         return None
+    return _store_lease(session, campaign=campaign, annotator=annotator, row=tuple(row), now=now)
+
+
+def _store_lease(
+    session: Session, *, campaign: Campaign, annotator: User, row: tuple[int, int, int | None], now: datetime
+) -> Assignment:
+    """Stores the lease on a claimed unit (id, first and second candidate) with a random side order."""
     comparison_id, first, second = row
     shown_ids: list[int] | None = None
     if second is None:
@@ -416,6 +482,8 @@ def cast_vote(
         # (annotator, idempotency key): the key was spent on another assignment.
         raise Conflict("this Idempotency-Key was already used for a vote on another assignment") from exc
     session.execute(_COUNT_VOTE, {"b_comparison_id": assignment.comparison_id})
+    if campaign.quality:
+        qc_service.after_vote(session, campaign=campaign, vote=vote, now=now)
     return VoteResult(
         vote=_render_vote(
             vote=vote,

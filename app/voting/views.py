@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 from app.auth.models import User
 from app.campaigns import service as campaigns_service
 from app.campaigns.models import Campaign
+from app.crowd import service as crowd_service
 from app.deps import OptionalUser, SessionDep
-from app.errors import Conflict, Invalid
+from app.errors import Conflict, Forbidden, Invalid
 from app.tasks.schemas import TaskAnswer
 from app.voting import service
 from app.voting.schemas import VoteCreate, VoteRead
@@ -112,16 +113,26 @@ def _task_response(
     retry: dict[str, Any] | None = None,
     status: int = 200,
 ) -> Response:
-    closed = None
+    closed = held = None
+    # A crowd participant who gave the study's required votes gets no further task, but the code.
+    crowd = crowd_service.participant_state(session, campaign=campaign, user=user)
     try:
-        assignment = service.next_assignment(session, campaign=campaign, annotator=user)
+        assignment = (
+            None
+            if crowd is not None and crowd.quota_reached
+            else service.next_assignment(session, campaign=campaign, annotator=user)
+        )
     except Conflict as exc:
         # The campaign is paused or closed; a vote just cast is still stored.
         assignment, closed = None, exc.message
+    except Forbidden as exc:
+        # Quality control holds this annotator back (paused, or a failed qualification test); caught
+        # rather than raised so that a vote just cast is still committed.
+        assignment, held, status = None, exc.message, 403
     done, remaining = service.annotator_progress(session, campaign=campaign, annotator=user)
     if retry and (assignment is None or retry["assignment_id"] != assignment.assignment_id):
         # The refused vote was for a task that is no longer the one on screen: say so, start afresh.
-        refused, problem, retry, status = problem, None, None, 200
+        refused, problem, retry, status = problem, None, None, 403 if held else 200
     context = {
         "user": user,
         "campaign": campaign,
@@ -137,6 +148,10 @@ def _task_response(
         "done": done,
         "remaining": remaining,
         "closed": closed,
+        "crowd": crowd_service.completion(
+            session, state=crowd, nothing_left=assignment is None and not closed and not held
+        ),
+        "held": held,
         "refused": refused,
         "problem": problem,
         "previous": previous,

@@ -89,6 +89,13 @@ def test_text_campaigns_keep_their_columns_and_get_empty_media(session: Session,
     ]
     assert (pair["chosen_media"], pair["rejected_media"]) == ([], [])
     (vote,) = service.iter_vote_rows(session, campaign=campaign)
-    assert (vote["media_a"], vote["media_b"]) == ([], []) and list(vote)[-3] == "created_at"
+    # The media columns come after the text ones; the gold results and the annotator's weight last.
+    assert (vote["media_a"], vote["media_b"]) == ([], []) and list(vote)[-6] == "created_at"
     export_campaign(session, campaign=campaign, fmt="votes", out=tmp_path / "votes")
-    assert pq.read_table(tmp_path / "votes" / "data.parquet").column_names[-2:] == ["media_a", "media_b"]
+    assert pq.read_table(tmp_path / "votes" / "data.parquet").column_names[-5:] == [
+        "media_a",
+        "media_b",
+        "item_role",
+        "gold_correct",
+        "annotator_weight",
+    ]

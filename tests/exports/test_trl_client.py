@@ -1,5 +1,6 @@
-"""The pairwise export as TRL reads it: API export → `datasets.load_dataset` → one training step each of
-TRL's RewardTrainer and DPOTrainer on a tiny local model, on CPU, with nothing in between.
+"""A release as TRL reads it: API release (pairwise + distributions) → `datasets.load_dataset(<release
+folder>)`, which finds the pairwise data through the card's `configs` → one training step each of TRL's
+RewardTrainer and DPOTrainer on a tiny local model, on CPU, with nothing in between.
 
 If this fails on a column, the export is what must change, not this test.
 """
@@ -10,9 +11,12 @@ from pathlib import Path
 import datasets
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.models import Role
+from app.releases import service as releases
+from app.releases.models import Release
 from tests.api_helpers import bearer
 from tests.factories import seed_campaign_with_votes
 
@@ -24,19 +28,26 @@ N_ITEMS = 4
 
 
 @pytest.fixture
-def exported_pairs(client: TestClient, session: Session, tmp_path: Path) -> Path:
-    """The pairwise export of a seeded campaign, written to a file exactly as the API streamed it."""
+def exported_pairs(client: TestClient, session: Session) -> Path:
+    """The folder of a release of a seeded campaign, made through the API."""
     seed_campaign_with_votes(session, n_items=N_ITEMS)
     admin = bearer(session, "researcher@example.org", Role.researcher)
-    r = client.get("/api/v1/campaigns/demo/export", params={"format": "pairwise"}, headers=admin)
-    assert r.status_code == 200, r.text
-    path = tmp_path / "demo-pairwise.jsonl"
-    path.write_bytes(r.content)
-    return path
+    body = {"formats": ["pairwise", "distributions"]}
+    r = client.post("/api/v1/campaigns/demo/releases", json=body, headers=admin)
+    assert r.status_code == 201, r.text
+    release = session.scalars(select(Release)).one()
+    folder = releases.release_folder(
+        campaign=releases.release_campaign(session, release=release), release=release
+    )
+    session.commit()
+    # The soft labels load from the same folder by config name.
+    distributions = datasets.load_dataset(str(folder), "distributions", split="train")
+    assert distributions.num_rows == N_ITEMS and set(distributions["n_votes"]) == {1}
+    return folder
 
 
-def _train_dataset(path: Path) -> datasets.Dataset:
-    ds = datasets.load_dataset("json", data_files=str(path), split="train")
+def _train_dataset(folder: Path) -> datasets.Dataset:
+    ds = datasets.load_dataset(str(folder), split="train")
     assert ds.num_rows == N_ITEMS
     assert {"prompt", "chosen", "rejected"} <= set(ds.column_names)
     return ds

@@ -46,6 +46,7 @@ def _train(ctx: JobContext) -> tuple[dict[str, Any], str]:
                 weight_by_strength=request.weight_by_strength,
                 include_judge=request.include_judge,
                 judge_weight=request.judge_weight,
+                weighting=request.weighting,
             )
         )
         rated = (

@@ -1,0 +1,1 @@
+"""The admin pages: accounts, invites and the audit log."""

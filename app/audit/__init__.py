@@ -1,0 +1,1 @@
+"""Audit log of admin and researcher actions."""

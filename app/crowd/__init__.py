@@ -1,0 +1,1 @@
+"""Crowd entry in the Prolific style: participant, study and session ids, completion code."""
