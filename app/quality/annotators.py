@@ -102,14 +102,10 @@ def time_histogram(times_ms: np.ndarray, outliers: metrics.TimeOutliers) -> dict
     index = np.clip(np.searchsorted(edges, logs, side="right") - 1, 0, len(edges) - 2)
     counts = np.bincount(index, minlength=len(edges) - 1)
     flagged = np.bincount(index, weights=outliers.too_fast | outliers.too_slow, minlength=len(edges) - 1)
-    median, scale = metrics.robust_location_scale(np.log(np.maximum(times_ms, 1.0)))
+    median, scale = metrics.log_time_location_scale(times_ms)
     cut = (
-        (
-            round(math.exp(median - outliers.threshold * scale)),
-            round(math.exp(median + outliers.threshold * scale)),
-        )
-        if scale > 0
-        else (None, None)
+        round(math.exp(median - outliers.threshold * scale)),
+        round(math.exp(median + outliers.threshold * scale)),
     )
     return {
         "bins": [

@@ -467,10 +467,24 @@ class TimeOutliers:
     threshold: float
 
 
+# The least spread of log times the outlier rule assumes: when nearly everyone takes the same time
+# (a scripted test, a very uniform task), the MAD alone would flag a task taking 1% longer; with
+# this floor and the 3.5 cut, a time within a factor of 2 of the median is never an outlier.
+MIN_LOG_TIME_SCALE = 0.2
+
+
+def log_time_location_scale(times_ms: Any) -> tuple[float, float]:
+    """(median, robust scale) of log time in ms, the scale at least MIN_LOG_TIME_SCALE."""
+    times = np.asarray(times_ms, dtype=float)
+    median, scale = robust_location_scale(np.log(np.maximum(times, 1.0)))
+    return median, max(scale, MIN_LOG_TIME_SCALE)
+
+
 def time_on_task_outliers(times_ms: Any, *, threshold: float = 3.5) -> TimeOutliers:
     """Times are skewed (a few long pauses), so the scale is log time; 3.5 is Iglewicz and Hoaglin's cut."""
     times = np.asarray(times_ms, dtype=float)
-    z = robust_z(np.log(np.maximum(times, 1.0)))
+    median, scale = log_time_location_scale(times)
+    z = (np.log(np.maximum(times, 1.0)) - median) / scale if times.size else times
     return TimeOutliers(
         median_ms=float(np.median(times)) if times.size else None,
         z=z,

@@ -200,3 +200,11 @@ def test_rating_preference_consistency_skips_missing_preferences_and_groups() ->
         )
         assert by_group[name] == expected
     assert by_group["x"].agreeing.n == 2 and by_group["y"].rating_ties == 1
+
+
+def test_nearly_equal_times_are_not_outliers() -> None:
+    # Almost everyone takes 20 s: a 21 s or 30 s task is not unusual, a 0.3 s one still is.
+    times = np.array([20_000] * 50 + [20_100, 21_000, 30_000, 300])
+    outliers = metrics.time_on_task_outliers(times)
+    assert not outliers.too_slow.any()
+    assert outliers.too_fast.tolist() == [False] * 53 + [True]
