@@ -22,7 +22,6 @@ from app.exports.schemas import ASPECT_DOC, COLUMN_DOCS
 from app.exports.writers import FORMAT_DOCS, PROTOCOLS, WrittenFile
 from app.items.models import Comparison, Item
 from app.judging.models import LMJudge
-from app.quality import metrics
 from app.releases.models import Release
 from app.releases.schemas import ReleaseFilters
 from app.routing.models import RoutingPlan
@@ -66,6 +65,9 @@ class CardFacts:
 def _rating_alpha(triples: list[tuple[str, str, str, int]]) -> dict[str, float | None]:
     """Krippendorff's alpha (interval) per rubric aspect: units are (comparison, output), coders
     annotators (app.quality.metrics)."""
+    # Imported here: app.quality.metrics brings scipy.stats (~45 MB), and only rating releases use it.
+    from app.quality import metrics
+
     by_aspect: dict[str, list[tuple[str, str, int]]] = defaultdict(list)
     for aspect, unit, coder, value in triples:
         by_aspect[aspect].append((unit, coder, value))
@@ -90,7 +92,9 @@ def gather_facts(
     rows_per_format: dict[str, int],
     rating_triples: list[tuple[str, str, str, int]],
     weights_used: bool,
+    agreement: dict[str, float | int | None] | None = None,
 ) -> CardFacts:
+    """`agreement`: exports.agreement_summary of the snapshot when the caller has it already."""
     in_snapshot = (Vote.campaign_id == campaign.id, Vote.id <= release.max_vote_id)
     by_kind = session.execute(
         select(User.kind, func.count(Vote.id), func.count(distinct(Vote.annotator_id)))
@@ -128,7 +132,9 @@ def gather_facts(
         comparisons=int(comparisons or 0),
         comparisons_voted=int(voted or 0),
         items_by_role={role: int(n) for role, n in sorted(roles)},
-        agreement=exports.agreement_summary(session, campaign=campaign, max_vote_id=release.max_vote_id),
+        agreement=agreement
+        if agreement is not None
+        else exports.agreement_summary(session, campaign=campaign, max_vote_id=release.max_vote_id),
         rating_alpha=_rating_alpha(rating_triples),
         judges=judges,
         routing=routing,

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -30,6 +31,7 @@ from app.db import utcnow
 from app.errors import Conflict, DomainError, Invalid, NotFound, Unavailable
 from app.exports import service as exports
 from app.exports import task_rows, writers
+from app.exports.outcomes import outcome_arrays
 from app.exports.schemas import schema_for
 from app.exports.weights import snapshot_weights
 from app.releases import card
@@ -150,7 +152,9 @@ def content_hash(files: list[writers.WrittenFile]) -> str:
     return hashlib.sha256(manifest.encode()).hexdigest()
 
 
-def _weights(session: Session, *, campaign: Campaign, release: Release, model: str) -> dict[int, float]:
+def _weights(
+    session: Session, *, campaign: Campaign, release: Release, model: str, arrays: tuple[np.ndarray, ...]
+) -> dict[int, float]:
     if model == "none" or campaign.task_kind not in (TaskKind.pairwise, TaskKind.arena):
         return {}
     try:
@@ -159,6 +163,7 @@ def _weights(session: Session, *, campaign: Campaign, release: Release, model: s
             campaign=campaign,
             max_vote_id=release.max_vote_id,
             model=model,  # type: ignore[arg-type]
+            arrays=arrays,  # type: ignore[arg-type]
         )
     except (DomainError, ValueError, ArithmeticError, IndexError) as exc:
         # The column is a help, not the data: without a fit it stays null.
@@ -186,11 +191,17 @@ def write_release_files(
     filters = ReleaseFilters.model_validate(release.filters)
     folder.mkdir(parents=True, exist_ok=True)
     aspects = task_rows.rating_aspects(session, campaign=campaign)
+    # The snapshot's A/B outcomes, read once for the card's agreement and the reliability fit, both
+    # before any row is written: their arrays are freed before the rows' batches take memory, so the
+    # two never add up in a release's peak.
+    arrays = outcome_arrays(session, campaign=campaign, max_vote_id=release.max_vote_id)
+    agreement = exports.agreement_of(arrays[0], arrays[2])
     weights = (
-        _weights(session, campaign=campaign, release=release, model=filters.annotator_weights)
+        _weights(session, campaign=campaign, release=release, model=filters.annotator_weights, arrays=arrays)
         if "votes" in release.formats
         else {}
     )
+    del arrays
     files: list[writers.WrittenFile] = []
     schemas = {}
     rows_per_format: dict[str, int] = {}
@@ -225,6 +236,7 @@ def write_release_files(
             rows_per_format=rows_per_format,
             rating_triples=ratings,
             weights_used=bool(weights),
+            agreement=agreement,
         )
     )
     (folder / CARD_NAME).write_text(text, encoding="utf-8", newline="\n")
